@@ -1,0 +1,217 @@
+"""Walk every URL of the site and the API with every persona (issue #2 item 4).
+
+Objects outside a persona's units answer 404 — never 403, never a 500, never their name — for
+GET and for POST; objects inside never answer 404 or 500. A URL whose parameters this test does
+not know how to fill fails the test, so every new page is covered as soon as it exists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from xinqiao.accounts.actions import issue_api_token
+from xinqiao.accounts.models import User
+from xinqiao.orgs.models import ConfidentialityAgreement, Membership, Team, TeamKind, TeamMember
+from xinqiao.test import PersonaTestCase
+
+PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
+
+
+def all_routes() -> list[str]:
+    routes: list[str] = []
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                routes.append(prefix + str(p.pattern))
+
+    walk(get_resolver().url_patterns, "/")
+    return routes
+
+
+@dataclass
+class Objects:
+    """One of each scoped kind of object, all belonging to one community (or city)."""
+
+    name: str
+    unit: Any
+    staff: User
+    team: Team
+    member: TeamMember
+    membership: Membership
+    agreement: ConfidentialityAgreement
+    token_id: Any
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "unit_id": self.unit.pk,
+            "staff_id": self.staff.pk,
+            "team_id": self.team.pk,
+            "member_id": self.member.pk,
+            "membership_id": self.membership.pk,
+            "agreement_id": self.agreement.pk,
+            "token_id": self.token_id,
+        }
+
+    def names(self) -> list[str]:
+        return [self.unit.name, self.staff.name, self.team.name]
+
+
+# Which object sets lie outside each persona's scope.
+OUTSIDE = {
+    "city_admin": ["other_city"],
+    "auditor": ["other_city"],
+    "street_admin": ["other_city", "c3"],
+    "c1_counsellor": ["other_city", "c2"],
+    "c1_worker": ["other_city", "c2"],
+    "c1_grid": ["other_city", "c2"],
+    "volunteer": ["other_city", "c2"],
+    "c2_counsellor": ["other_city", "c1"],
+    "c2_grid": ["other_city", "c1"],
+    "hotline": ["other_city", "c1", "c2"],
+    "psychiatrist": ["other_city", "c1", "c2"],
+    "outsider": ["c1", "c2", "c3"],
+}
+
+
+def fill(route: str, params: dict[str, Any]) -> str | None:
+    names = [m.group("name") for m in PARAM.finditer(route)]
+    if any(n not in params for n in names):
+        return None
+    return PARAM.sub(lambda m: str(params[m.group("name")]), route)
+
+
+class ScopeMatrixTests(PersonaTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.sets = {
+            "c1": cls._community_objects("c1", 0),
+            "c2": cls._community_objects("c2", 1),
+            "c3": cls._community_objects("c3", 2),
+            "other_city": cls._other_city_objects(),
+        }
+
+    @classmethod
+    def _community_objects(cls, name: str, index: int) -> Objects:
+        unit = cls.demo.communities[index]
+        staff = cls.demo.users[f"{name}_counsellor"]
+        team = Team.objects.get(unit=unit, kind=TeamKind.COMMUNITY)
+        token, _raw = issue_api_token(user=staff, name="matrix")
+        return Objects(
+            name=name, unit=unit, staff=staff, team=team,
+            member=TeamMember.objects.filter(team=team).first(),
+            membership=Membership.objects.get(user=staff),
+            agreement=ConfidentialityAgreement.objects.filter(user=staff).first(),
+            token_id=token.pk,
+        )
+
+    @classmethod
+    def _other_city_objects(cls) -> Objects:
+        unit = cls.outside_city
+        team = Team.objects.create(unit=unit, kind=TeamKind.EXPERT, name="外市专家组")
+        member = TeamMember.objects.create(team=team, user=cls.outsider)
+        agreement = ConfidentialityAgreement.objects.create(
+            user=cls.outsider, signed_on=timezone.localdate(), document_reference="OUT-1",
+            recorded_by=cls.outsider,
+        )
+        token, _raw = issue_api_token(user=cls.outsider, name="matrix")
+        return Objects(
+            name="other_city", unit=unit, staff=cls.outsider, team=team, member=member,
+            membership=Membership.objects.get(user=cls.outsider), agreement=agreement,
+            token_id=token.pk,
+        )
+
+    def test_every_route_can_be_filled(self):
+        params = self.sets["c1"].params()
+        unknown = [r for r in all_routes() if fill(r, params) is None]
+        self.assertEqual(unknown, [], "teach this test the new URL parameters")
+
+    def test_outside_objects_answer_404_for_every_persona(self):
+        routes = [r for r in all_routes() if PARAM.search(r)]
+        for persona, user in self.personas().items():
+            client = self.client_for(user)
+            for set_name in OUTSIDE[persona]:
+                objects = self.sets[set_name]
+                for route in routes:
+                    url = fill(route, objects.params())
+                    assert url is not None
+                    with self.subTest(persona=persona, url=route, objects=set_name):
+                        got = client.get(url)
+                        self.assertIn(got.status_code, (404, 405), url)
+                        posted = client.post(url, {})
+                        self.assertEqual(posted.status_code, 404, url)
+                        body = posted.content.decode()
+                        for name in objects.names():
+                            self.assertNotIn(name, body)
+
+    def test_inside_objects_never_404_or_500(self):
+        own = {
+            "city_admin": "c1", "auditor": "c1", "street_admin": "c1", "c1_counsellor": "c1",
+            "c1_worker": "c1", "c2_counsellor": "c2", "outsider": "other_city",
+        }
+        routes = [r for r in all_routes() if PARAM.search(r)]
+        for persona, set_name in own.items():
+            client = self.client_for(getattr(self, persona))
+            params = self.sets[set_name].params()
+            for route in routes:
+                if "token" in route:
+                    continue  # tokens belong to their owner only, tested in test_accounts
+                url = fill(route, params)
+                assert url is not None
+                with self.subTest(persona=persona, url=route):
+                    status = client.get(url).status_code
+                    self.assertNotIn(status, (404, 500), url)
+
+    def test_pages_without_objects_never_fail(self):
+        routes = [r for r in all_routes() if not PARAM.search(r)]
+        for persona, user in self.personas().items():
+            client = self.client_for(user)
+            for route in routes:
+                with self.subTest(persona=persona, url=route):
+                    self.assertLess(client.get(route).status_code, 500, route)
+
+    def test_anonymous_visitors_reach_only_public_pages(self):
+        public = {"/accounts/login/", "/healthz", "/api/v1/auth/token", "/i18n/setlang/"}
+        client = Client()
+        params = self.sets["c1"].params()
+        for route in all_routes():
+            url = fill(route, params)
+            assert url is not None
+            with self.subTest(url=route):
+                status = client.get(url).status_code
+                if url in public:
+                    self.assertLess(status, 500)
+                elif url.startswith("/api/v1/schema") or url.startswith("/api/v1/docs"):
+                    self.assertIn(status, (200, 401, 403))
+                elif url.startswith("/api/"):
+                    self.assertIn(status, (401, 403))
+                else:
+                    self.assertEqual(status, 302)
+                    self.assertTrue(client.get(url)["Location"].startswith("/accounts/login/"))
+
+    def test_lists_show_only_what_is_in_scope(self):
+        client = self.client_for(self.c1_worker)
+        tree = client.get("/org/units/").content.decode()
+        self.assertIn(self.c1.name, tree)
+        self.assertNotIn(self.c2.name, tree)
+        self.assertNotIn(self.demo.city.name + "</a>", tree)
+        api = client.get("/api/v1/units/").json()
+        self.assertEqual({u["id"] for u in api["results"]},
+                         {str(self.c1.pk)} | {str(g.pk) for g in self.demo.grids[1]})
+        staff = client.get("/api/v1/staff/").json()
+        usernames = {s["username"] for s in staff["results"]}
+        self.assertIn("c1_counsellor", usernames)
+        self.assertNotIn("c2_counsellor", usernames)
+        self.assertNotIn("city_admin", usernames)
+        outsider = self.client_for(self.outsider)
+        self.assertNotIn(self.c1.name, outsider.get("/org/units/").content.decode())
+        self.assertEqual(outsider.get("/api/v1/units/").json()["count"], 2)

@@ -1,0 +1,1 @@
+"""Xinqiao (心桥): community psychological service and crisis-intervention platform."""

@@ -1,0 +1,1 @@
+"""Framework-free helpers. Nothing in this package imports Django."""

@@ -1,0 +1,200 @@
+"""The demo city: a deterministic, entirely generated small city for the embedded run and tests.
+
+Every name here is generated; nothing resembles a real person. The demo refuses to load in
+production mode (DESIGN.md "Embedded demo").
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from xinqiao.accounts.models import User
+from xinqiao.orgs.models import (
+    ConfidentialityAgreement,
+    Membership,
+    Profession,
+    Qualification,
+    StaffProfile,
+    Team,
+    TeamKind,
+    TeamMember,
+    Unit,
+    UnitKind,
+)
+from xinqiao.orgs.permissions import Role
+
+DEMO_PASSWORD = "xinqiao-demo"  # noqa: S105 -- printed to the operator; refused in production
+DEFAULT_SEED = 20200126  # the guideline's date (肺炎机制发〔2020〕8号), for want of a better one
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉宇浩凯健俊帆帅旭宁婷雪琳晨阳佳欣怡悦涵梓轩博文子瑞思远志海波亮"
+
+STREETS = [("东湖区", ["东湖街道", "南岸街道"]), ("西山区", ["西山街道", "北岭镇"])]
+COMMUNITIES = ["春晖社区", "杏林社区", "滨江社区", "望湖社区", "松涛社区", "枫林社区", "青石村", "白沙村"]
+
+
+@dataclass
+class DemoCity:
+    city: Unit
+    districts: list[Unit] = field(default_factory=list)
+    streets: list[Unit] = field(default_factory=list)
+    communities: list[Unit] = field(default_factory=list)
+    grids: dict[int, list[Unit]] = field(default_factory=dict)
+    hospital: Unit | None = None
+    psychiatric: Unit | None = None
+    hotline: Unit | None = None
+    school: Unit | None = None
+    station: Unit | None = None
+    civil_affairs: Unit | None = None
+    users: dict[str, User] = field(default_factory=dict)
+
+
+def _unit(kind: str, name: str, parent: Unit | None) -> Unit:
+    unit = Unit(kind=kind, name=name, parent=parent)
+    unit.path = f"{parent.path if parent else '/'}{unit.id.hex}/"
+    unit.depth = parent.depth + 1 if parent else 0
+    unit.save()
+    return unit
+
+
+class _Names:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+
+    def next(self) -> str:
+        while True:
+            name = self.rng.choice(_SURNAMES) + "".join(
+                self.rng.choice(_GIVEN) for _ in range(self.rng.choice([1, 2]))
+            )
+            if name not in self.used:
+                self.used.add(name)
+                return name
+
+
+@transaction.atomic
+def build_demo_city(*, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD) -> DemoCity:
+    """Create the demo city. Deterministic for a given seed (unit and user names, roles)."""
+    if settings.PRODUCTION:
+        raise ImproperlyConfigured("demo data is refused in production mode")
+    rng = random.Random(seed)
+    names = _Names(rng)
+    password_hash = make_password(password)  # one hash for all demo accounts: same password
+
+    demo = DemoCity(city=_unit(UnitKind.CITY, "心桥市", None))
+    n = 0
+    for district_name, street_names in STREETS:
+        district = _unit(UnitKind.DISTRICT, district_name, demo.city)
+        demo.districts.append(district)
+        for street_name in street_names:
+            street = _unit(UnitKind.STREET, street_name, district)
+            demo.streets.append(street)
+            for _ in range(2):
+                community = _unit(UnitKind.COMMUNITY, COMMUNITIES[n], street)
+                demo.communities.append(community)
+                demo.grids[n + 1] = [
+                    _unit(UnitKind.GRID, f"第{g}网格", community) for g in ("一", "二")
+                ]
+                n += 1
+    demo.hospital = _unit(UnitKind.DESIGNATED_HOSPITAL, "心桥市第一人民医院", demo.city)
+    demo.psychiatric = _unit(UnitKind.PSYCHIATRIC_INSTITUTION, "心桥市精神卫生中心", demo.city)
+    demo.hotline = _unit(UnitKind.HOTLINE_CENTRE, "心桥市心理援助热线中心", demo.city)
+    demo.school = _unit(UnitKind.SCHOOL, "东湖区第一中学", demo.districts[0])
+    demo.station = _unit(UnitKind.SERVICE_STATION, "东湖街道心灵驿站", demo.streets[0])
+    demo.civil_affairs = _unit(UnitKind.CIVIL_AFFAIRS, "东湖区民政局", demo.districts[0])
+
+    def staff(username: str, role: Role, unit: Unit, profession: str,
+              qualification: str = Qualification.NONE) -> User:
+        user = User.objects.create(username=username, name=names.next(), password=password_hash)
+        Membership.objects.create(user=user, unit=unit, role=role)
+        StaffProfile.objects.create(
+            user=user, profession=profession, qualification=qualification,
+            qualification_number=f"DEMO-{rng.randrange(10**6, 10**7)}"
+            if qualification != Qualification.NONE else "",
+        )
+        demo.users[username] = user
+        return user
+
+    staff("sysadmin", Role.SYSTEM_ADMIN, demo.city, Profession.CIVIL_SERVANT)
+    staff("city_admin", Role.CITY_ADMIN, demo.city, Profession.CIVIL_SERVANT)
+    staff("auditor", Role.AUDITOR, demo.city, Profession.CIVIL_SERVANT)
+    for i, district in enumerate(demo.districts, start=1):
+        staff(f"d{i}_admin", Role.DISTRICT_ADMIN, district, Profession.CIVIL_SERVANT)
+    for i, street in enumerate(demo.streets, start=1):
+        staff(f"s{i}_admin", Role.STREET_ADMIN, street, Profession.CIVIL_SERVANT)
+    for i, community in enumerate(demo.communities, start=1):
+        worker = staff(f"c{i}_worker", Role.COMMUNITY_WORKER, community, Profession.COMMUNITY_WORKER)
+        counsellor = staff(
+            f"c{i}_counsellor", Role.COUNSELLOR, community, Profession.COUNSELLOR,
+            Qualification.COUNSELLOR_L2 if i % 2 else Qualification.COUNSELLOR_L3,
+        )
+        grid_workers = [
+            staff(f"c{i}_grid{g}", Role.GRID_WORKER, grid, Profession.GRID_WORKER)
+            for g, grid in enumerate(demo.grids[i], start=1)
+        ]
+        team = Team.objects.create(unit=community, kind=TeamKind.COMMUNITY,
+                                   name=f"{community.name}心理疏导小分队")
+        TeamMember.objects.create(team=team, user=counsellor, is_leader=True)
+        TeamMember.objects.create(team=team, user=worker)
+        # The last community's team is still short of members, as happens in practice.
+        for grid_worker in grid_workers[: 1 if i == len(demo.communities) else 2]:
+            TeamMember.objects.create(team=team, user=grid_worker)
+    staff("c1_social", Role.SOCIAL_WORKER, demo.communities[0], Profession.SOCIAL_WORKER,
+          Qualification.SOCIAL_WORKER)
+    staff("c2_social", Role.SOCIAL_WORKER, demo.communities[1], Profession.SOCIAL_WORKER,
+          Qualification.SOCIAL_WORKER_ASSISTANT)
+    staff("c1_volunteer", Role.VOLUNTEER, demo.communities[0], Profession.VOLUNTEER)
+    staff("psychiatrist1", Role.PSYCHIATRIST, demo.psychiatric, Profession.PSYCHIATRIST,
+          Qualification.PSYCHIATRIST)
+    staff("doctor1", Role.PSYCHIATRIST, demo.hospital, Profession.PSYCHIATRIST,
+          Qualification.PSYCHIATRIST)
+    staff("hotline1", Role.HOTLINE_OPERATOR, demo.hotline, Profession.HOTLINE_OPERATOR,
+          Qualification.COUNSELLOR_L3)
+    staff("hotline2", Role.HOTLINE_OPERATOR, demo.hotline, Profession.HOTLINE_OPERATOR,
+          Qualification.COUNSELLOR_L3)
+    staff("teacher1", Role.SCHOOL_TEACHER, demo.school, Profession.TEACHER,
+          Qualification.TEACHER_CERTIFICATE)
+    staff("station1", Role.COUNSELLOR, demo.station, Profession.COUNSELLOR,
+          Qualification.COUNSELLOR_L2)
+    staff("civil1", Role.SOCIAL_WORKER, demo.civil_affairs, Profession.SOCIAL_WORKER,
+          Qualification.SOCIAL_WORKER)
+
+    expert = Team.objects.create(unit=demo.city, kind=TeamKind.EXPERT, name="市心理危机干预专家组")
+    for username in ("psychiatrist1", "doctor1", "station1"):
+        TeamMember.objects.create(team=expert, user=demo.users[username])
+    volunteers = Team.objects.create(unit=demo.districts[0], kind=TeamKind.VOLUNTEER,
+                                     name="东湖区心理服务志愿者队")
+    TeamMember.objects.create(team=volunteers, user=demo.users["c1_volunteer"], is_leader=True)
+
+    # Everyone but two grid workers has a signed confidentiality agreement on file.
+    recorder = demo.users["city_admin"]
+    start = date(2026, 1, 5)
+    for k, (username, user) in enumerate(sorted(demo.users.items())):
+        if username in {"c2_grid2", "c8_grid2"}:
+            continue
+        ConfidentialityAgreement.objects.create(
+            user=user, signed_on=start + timedelta(days=k % 30),
+            document_reference=f"BM-2026-{k + 1:04d}", recorded_by=recorder,
+        )
+    return demo
+
+
+DEMO_LOGINS = [
+    ("city_admin", "City administrator (TOTP set-up on first sign-in)"),
+    ("s1_admin", "Street administrator, 东湖街道 (TOTP set-up on first sign-in)"),
+    ("auditor", "Auditor (access and change logs)"),
+    ("c1_counsellor", "Counsellor, 春晖社区"),
+    ("c2_counsellor", "Counsellor, 杏林社区"),
+    ("c1_worker", "Community worker, 春晖社区"),
+    ("c1_grid1", "Grid worker, 春晖社区 第一网格"),
+    ("hotline1", "Hotline operator"),
+    ("psychiatrist1", "Psychiatrist, 心桥市精神卫生中心"),
+    ("teacher1", "School psychology teacher"),
+]

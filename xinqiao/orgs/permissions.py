@@ -1,0 +1,156 @@
+"""Roles, actions and the role × action table: the one place that says who may do what.
+
+``docs/permissions.md`` is rendered from this module by ``xinqiao permissions-doc`` and a test
+fails if the committed file differs, so the document cannot drift from the code.
+
+Where a user may act is a separate question, answered by ``xinqiao.orgs.scope``: a role held in
+a unit applies to that unit and every unit below it (属地管理, MISSION.md R-ORG; seed 002 篇6
+二(一) "按照属地管理原则 … 统一管理").
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    CITY_ADMIN = "city_admin", _("City administrator")
+    DISTRICT_ADMIN = "district_admin", _("District administrator")
+    STREET_ADMIN = "street_admin", _("Street administrator")
+    COMMUNITY_WORKER = "community_worker", _("Community worker")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    COUNSELLOR = "counsellor", _("Counsellor")
+    SOCIAL_WORKER = "social_worker", _("Social worker")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    PSYCHIATRIST = "psychiatrist", _("Psychiatrist")
+    HOTLINE_OPERATOR = "hotline_operator", _("Hotline operator")
+    SCHOOL_TEACHER = "school_teacher", _("School psychology teacher")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class Action(models.TextChoices):
+    UNIT_VIEW = "unit.view", _("View the org tree")
+    UNIT_MANAGE = "unit.manage", _("Create, rename, move and deactivate units")
+    STAFF_VIEW = "staff.view", _("View staff, roles and qualifications")
+    STAFF_MANAGE = "staff.manage", _("Create accounts, grant roles, unlock, deactivate")
+    AGREEMENT_RECORD = "agreement.record", _("Record confidentiality agreements")
+    TEAM_VIEW = "team.view", _("View teams")
+    TEAM_MANAGE = "team.manage", _("Create teams and change their members")
+    AUDIT_VIEW = "audit.view", _("Read the access and change logs")
+    AUDIT_EXPORT = "audit.export", _("Export the access and change logs")
+    API_TOKEN_OWN = "api_token.own", _("Create and revoke one's own API tokens")
+
+
+ADMIN_ROLES: frozenset[Role] = frozenset(
+    {Role.SYSTEM_ADMIN, Role.CITY_ADMIN, Role.DISTRICT_ADMIN, Role.STREET_ADMIN}
+)
+
+_EVERYONE: frozenset[Action] = frozenset({Action.UNIT_VIEW, Action.TEAM_VIEW})
+_STAFF: frozenset[Action] = _EVERYONE | {Action.STAFF_VIEW, Action.API_TOKEN_OWN}
+_ADMIN: frozenset[Action] = _STAFF | {
+    Action.UNIT_MANAGE,
+    Action.STAFF_MANAGE,
+    Action.AGREEMENT_RECORD,
+    Action.TEAM_MANAGE,
+}
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.SYSTEM_ADMIN: _ADMIN | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
+    Role.CITY_ADMIN: _ADMIN,
+    Role.DISTRICT_ADMIN: _ADMIN,
+    Role.STREET_ADMIN: _ADMIN,
+    Role.COMMUNITY_WORKER: _STAFF,
+    Role.GRID_WORKER: _STAFF,
+    Role.COUNSELLOR: _STAFF,
+    Role.SOCIAL_WORKER: _STAFF,
+    # Volunteers work under a team and see the org tree and their teams only.
+    Role.VOLUNTEER: _EVERYONE,
+    Role.PSYCHIATRIST: _STAFF,
+    Role.HOTLINE_OPERATOR: _STAFF,
+    Role.SCHOOL_TEACHER: _STAFF,
+    # Auditors read the logs of their subtree and see who works there; they change nothing.
+    Role.AUDITOR: _EVERYONE | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
+}
+
+# Which unit kinds a role can be held in (kind values of ``xinqiao.orgs.models.UnitKind``).
+_FRONTLINE_KINDS = frozenset(
+    {"city", "district", "street", "community", "service_station", "hotline_centre",
+     "designated_hospital", "psychiatric_institution", "school", "civil_affairs"}
+)
+ROLE_UNIT_KINDS: dict[Role, frozenset[str]] = {
+    Role.SYSTEM_ADMIN: frozenset({"city", "district"}),
+    Role.CITY_ADMIN: frozenset({"city"}),
+    Role.DISTRICT_ADMIN: frozenset({"district"}),
+    Role.STREET_ADMIN: frozenset({"street"}),
+    Role.COMMUNITY_WORKER: frozenset({"community"}),
+    Role.GRID_WORKER: frozenset({"grid"}),
+    Role.COUNSELLOR: _FRONTLINE_KINDS,
+    Role.SOCIAL_WORKER: _FRONTLINE_KINDS,
+    Role.VOLUNTEER: _FRONTLINE_KINDS | {"grid"},
+    Role.PSYCHIATRIST: frozenset({"designated_hospital", "psychiatric_institution"}),
+    Role.HOTLINE_OPERATOR: frozenset({"hotline_centre"}),
+    Role.SCHOOL_TEACHER: frozenset({"school"}),
+    Role.AUDITOR: frozenset({"city", "district"}),
+}
+
+# Which roles a holder of a role may grant (always within their own subtree). Nobody grants a
+# role equal to or above their own administrative rank.
+_NON_ADMIN: frozenset[Role] = frozenset(Role) - ADMIN_ROLES - {Role.AUDITOR}
+GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
+    Role.SYSTEM_ADMIN: frozenset(Role),
+    Role.CITY_ADMIN: _NON_ADMIN | {Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.AUDITOR},
+    Role.DISTRICT_ADMIN: _NON_ADMIN | {Role.STREET_ADMIN},
+    Role.STREET_ADMIN: _NON_ADMIN,
+}
+
+
+def role_allows(role: str, action: str) -> bool:
+    return Action(action) in PERMISSIONS.get(Role(role), frozenset())
+
+
+def roles_with(action: Action) -> list[Role]:
+    return [role for role in Role if action in PERMISSIONS[role]]
+
+
+def render_markdown() -> str:
+    """The permission matrix as Markdown (``docs/permissions.md``)."""
+    roles = list(Role)
+    lines = [
+        "# Permissions (role × action)",
+        "",
+        "Generated from `xinqiao/orgs/permissions.py` by `xinqiao permissions-doc`; do not edit",
+        "by hand (a test fails when this file and the code differ).",
+        "",
+        "A role is held in a unit and applies to that unit and every unit below it. Objects",
+        "outside a user's units answer 404, the same as objects that do not exist.",
+        "",
+        "| action | " + " | ".join(r.value for r in roles) + " |",
+        "| --- | " + " | ".join("---" for _ in roles) + " |",
+    ]
+    for action in Action:
+        marks = ["✓" if action in PERMISSIONS[r] else "" for r in roles]
+        lines.append(f"| `{action.value}` {action.label} | " + " | ".join(marks) + " |")
+    lines += ["", "## Roles", "", "| role | 中文 | may be held in | may grant |", "| --- | --- | --- | --- |"]
+    from django.utils import translation
+
+    for role in roles:
+        with translation.override("zh-hans"):
+            zh = str(role.label)
+        kinds = ", ".join(sorted(ROLE_UNIT_KINDS[role]))
+        grants = ", ".join(r.value for r in Role if r in GRANTABLE_ROLES.get(role, frozenset()))
+        lines.append(f"| `{role.value}` {role.label} | {zh} | {kinds} | {grants or '—'} |")
+    lines += [
+        "",
+        "## Rules that are not in the table",
+        "",
+        "- Administrators (system, city, district, street) must sign in with a TOTP second",
+        "  factor; an API token for an administrator needs the current TOTP code as well.",
+        "- Nobody without a confidentiality agreement on file can open a person file",
+        "  (seed 002 篇6 二(四) 严格保密: 专人负责服务对象档案管理并签署保密协定).",
+        "- Nobody can edit or delete access-log or change-log entries through the application;",
+        "  on PostgreSQL database triggers refuse it as well.",
+        "",
+    ]
+    return "\n".join(lines)

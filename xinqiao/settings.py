@@ -1,0 +1,317 @@
+"""The one settings file. Every knob comes from the environment, with safe defaults.
+
+Two modes (DESIGN.md "Running"):
+* embedded default (``XINQIAO_ENV`` unset or ``development``): SQLite under the data directory,
+  secret and data-encryption keys generated there on first run (mode 0600);
+* production (``XINQIAO_ENV=production``): keys, allowed hosts and ``DATABASE_URL`` come from
+  the environment, and start-up is refused if DEBUG is on, a key is missing or default, or
+  ``check --deploy`` has anything to say (see ``xinqiao/deploy.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from xinqiao.lib.crypto import decode_master_key
+from xinqiao.lib.env import envbool, envint, envlist, envstr
+from xinqiao.lib.keys import read_or_create_key_file
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+XINQIAO_ENV = envstr("XINQIAO_ENV", "development")
+if XINQIAO_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("XINQIAO_ENV must be 'development' or 'production'")
+PRODUCTION = XINQIAO_ENV == "production"
+_SILENCED: list[str] = []  # system checks silenced on purpose, each with its reason
+
+DATA_DIR = Path(envstr("XINQIAO_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = envbool("DEBUG", False)
+
+# --- keys ------------------------------------------------------------------------------------
+# Production: from the environment (or NAME_FILE). Embedded: generated into DATA_DIR/keys.
+_INSECURE_MARKERS = ("django-insecure", "changeme", "change-me", "secret", "xinqiao-demo")
+if PRODUCTION:
+    SECRET_KEY = envstr("SECRET_KEY")
+    _data_keys_text = envlist("XINQIAO_DATA_KEYS", [envstr("XINQIAO_DATA_KEY")])
+else:
+    SECRET_KEY = envstr("SECRET_KEY") or read_or_create_key_file(
+        DATA_DIR / "keys" / "secret_key", nbytes=48
+    )
+    _data_keys_text = envlist("XINQIAO_DATA_KEYS", []) or [
+        envstr("XINQIAO_DATA_KEY") or read_or_create_key_file(DATA_DIR / "keys" / "data_key")
+    ]
+
+try:
+    # The first key encrypts; the others only decrypt (key rotation, docs/security.md).
+    DATA_KEYS = [decode_master_key(text) for text in _data_keys_text if text]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"XINQIAO_DATA_KEY: {exc}") from exc
+
+if PRODUCTION:
+    _problems = []
+    if DEBUG:
+        _problems.append("DEBUG must be off in production")
+    if len(SECRET_KEY) < 50 or any(m in SECRET_KEY.lower() for m in _INSECURE_MARKERS):
+        _problems.append("SECRET_KEY must be set to a long random value")
+    if not DATA_KEYS:
+        _problems.append("XINQIAO_DATA_KEY must be set (32 random bytes, url-safe base64)")
+    if not envstr("DATABASE_URL"):
+        _problems.append("DATABASE_URL must be set")
+    if not envlist("ALLOWED_HOSTS", []):
+        _problems.append("ALLOWED_HOSTS must list the site's host names")
+    if _problems:
+        raise ImproperlyConfigured("refusing to start in production: " + "; ".join(_problems))
+
+# --- hosts and security headers --------------------------------------------------------------
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # The preload list is a choice for the operator, not a defect.
+    _SILENCED.append("security.W021")
+
+# --- applications ----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "auditlog",
+    "django_htmx",
+    "template_partials",
+    "huey.contrib.djhuey",
+    "xinqiao.accounts",
+    "xinqiao.orgs",
+    "xinqiao.audit",
+    "xinqiao.workbench",
+    "xinqiao.ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "xinqiao.accounts.middleware.SecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "xinqiao.audit.middleware.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "xinqiao.urls"
+WSGI_APPLICATION = "xinqiao.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "workbench:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "xinqiao" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "xinqiao.workbench.context.navigation",
+            ],
+        },
+    }
+]
+
+# --- database --------------------------------------------------------------------------------
+_sqlite_default = f"sqlite:///{DATA_DIR / 'xinqiao.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL", _sqlite_default),
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the web server read while the worker writes; IMMEDIATE transactions take
+        # the write lock up front so two writers wait instead of failing with "locked".
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache (rate limits, lockout counters) -----------------------------------------------------
+REDIS_URL = envstr("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- authentication ----------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Sessions end after this many seconds without a request (sliding), and with the browser.
+SESSION_COOKIE_AGE = envint("XINQIAO_SESSION_TIMEOUT", 30 * 60, minimum=60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Lockout (django-axes): after AXES_FAILURE_LIMIT failed logins for one username the account is
+# locked for the cool-off time, whichever address the attempts came from.
+AXES_FAILURE_LIMIT = envint("XINQIAO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("XINQIAO_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address in the lockout key. We lock by username alone, which is
+# stricter (an attacker cannot rotate addresses against one account), and limit attempts per
+# address separately (XINQIAO_LOGIN_RATE_PER_MINUTE) without locking a whole office behind NAT.
+_SILENCED.append("axes.W006")
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "xinqiao.accounts.views.locked_out"
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = envint("XINQIAO_PROXY_COUNT", 0, minimum=0) or None
+# Login attempts per client address per minute, before any password is checked.
+XINQIAO_LOGIN_RATE_PER_MINUTE = envint("XINQIAO_LOGIN_RATE_PER_MINUTE", 20, minimum=1)
+# Administrators (system, city, district, street) must use a TOTP second factor.
+XINQIAO_ADMIN_2FA_REQUIRED = envbool("XINQIAO_ADMIN_2FA_REQUIRED", True)
+OTP_TOTP_ISSUER = "Xinqiao"
+XINQIAO_API_TOKEN_DAYS = envint("XINQIAO_API_TOKEN_DAYS", 90, minimum=1)
+
+# --- internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "xinqiao" / "locale"]
+USE_I18N = True
+TIME_ZONE = envstr("TIME_ZONE", "Asia/Shanghai")
+USE_TZ = True
+
+# --- static files ------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "xinqiao" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- REST API (stable interface, DESIGN.md) ----------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "xinqiao.accounts.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "xinqiao.api.CountNextPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "xinqiao.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"token": "10/min"},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Xinqiao API",
+    "DESCRIPTION": "Community psychological service and crisis-intervention platform.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its viewer describe the interface and hold no data: public.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- audit (django-auditlog for the change log; our own access log) ----------------------------
+AUDITLOG_INCLUDE_ALL_MODELS = False
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+AUDITLOG_MASK_CALLABLE = "xinqiao.audit.log.mask_value"
+
+# --- background jobs (Huey) --------------------------------------------------------------------
+_huey_immediate = envbool("XINQIAO_JOBS_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "xinqiao", "url": REDIS_URL,
+            "immediate": _huey_immediate,
+            "consumer": {"workers": envint("XINQIAO_WORKER_THREADS", 2, minimum=1),
+                         "worker_type": "thread"}}
+else:
+    HUEY = {"huey_class": "huey.SqliteHuey", "name": "xinqiao",
+            "filename": str(DATA_DIR / "jobs.sqlite3"), "immediate": _huey_immediate,
+            "consumer": {"workers": envint("XINQIAO_WORKER_THREADS", 2, minimum=1),
+                         "worker_type": "thread"}}
+
+# --- platform knobs ----------------------------------------------------------------------------
+# Aggregates that leave a unit suppress cells below this count (DESIGN.md "Data and privacy").
+XINQIAO_SMALL_CELL_THRESHOLD = envint("XINQIAO_SMALL_CELL_THRESHOLD", 5, minimum=1)
+XINQIAO_PORT = envint("XINQIAO_PORT", 8000, minimum=1)
+XINQIAO_HOTLINE_NUMBER = envstr("XINQIAO_HOTLINE_NUMBER", "12356")
+
+# --- logging: never personal data; requests are logged by path and status only ----------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        "huey": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
+
+SILENCED_SYSTEM_CHECKS = _SILENCED
+
+if os.environ.get("XINQIAO_TESTING") == "1":
+    # Fast password hashing in tests only; a test checks the real setting is Argon2.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]

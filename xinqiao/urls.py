@@ -1,0 +1,34 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from xinqiao.accounts import api as accounts_api
+from xinqiao.orgs import api as orgs_api
+from xinqiao.workbench.views import healthz
+
+api_v1 = [
+    path("auth/token", accounts_api.obtain_token, name="token"),
+    path("me", accounts_api.me, name="me"),
+    path("units/", orgs_api.UnitList.as_view(), name="units"),
+    path("units/<uuid:unit_id>/", orgs_api.UnitDetail.as_view(), name="unit"),
+    path("staff/", orgs_api.StaffList.as_view(), name="staff_list"),
+    path("staff/<uuid:staff_id>/", orgs_api.StaffDetail.as_view(), name="staff"),
+    path("teams/", orgs_api.TeamList.as_view(), name="teams"),
+    path("teams/<uuid:team_id>/", orgs_api.TeamDetail.as_view(), name="team"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", include("xinqiao.workbench.urls")),
+    path("accounts/", include("xinqiao.accounts.urls")),
+    path("org/", include("xinqiao.orgs.urls")),
+    path("audit/", include("xinqiao.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include((api_v1, "api"))),
+]
+
+handler400 = "xinqiao.workbench.errors.bad_request"
+handler403 = "xinqiao.workbench.errors.forbidden"
+handler404 = "xinqiao.workbench.errors.not_found"
+handler500 = "xinqiao.workbench.errors.server_error"

@@ -1,0 +1,27 @@
+"""The navigation that later capabilities plug into: one entry per page, shown to whoever
+may perform its action somewhere in their scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from xinqiao.orgs.permissions import Action
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str | Promise
+    action: Action | None  # None: every signed-in user
+
+
+NAV: list[NavItem] = [
+    NavItem("workbench:home", _("Workbench"), None),
+    NavItem("orgs:tree", _("Org tree"), Action.UNIT_VIEW),
+    NavItem("orgs:staff_list", _("Staff"), Action.STAFF_VIEW),
+    NavItem("orgs:team_list", _("Teams"), Action.TEAM_VIEW),
+    NavItem("audit:access", _("Audit log"), Action.AUDIT_VIEW),
+]
