@@ -8,6 +8,7 @@ not know how to fill fails the test, so every new page is covered as soon as it 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,15 +144,21 @@ class ScopeMatrixTests(PersonaTestCase):
                 objects = self.sets[set_name]
                 for route in routes:
                     url = fill(route, objects.params())
-                    assert url is not None
+                    missing = fill(route, {k: uuid.uuid4() for k in objects.params()})
+                    assert url is not None and missing is not None
                     with self.subTest(persona=persona, url=route, objects=set_name):
-                        got = client.get(url)
+                        got, posted = client.get(url), client.post(url, {})
+                        # Exactly the answer for an object that does not exist: 404 where
+                        # the method is allowed, 405 where it is not, never 403 or 500.
+                        self.assertEqual(got.status_code, client.get(missing).status_code)
+                        self.assertEqual(posted.status_code, client.post(missing, {}).status_code)
                         self.assertIn(got.status_code, (404, 405), url)
-                        posted = client.post(url, {})
-                        self.assertEqual(posted.status_code, 404, url)
-                        body = posted.content.decode()
-                        for name in objects.names():
-                            self.assertNotIn(name, body)
+                        self.assertIn(posted.status_code, (404, 405), url)
+                        self.assertIn(404, (got.status_code, posted.status_code), url)
+                        for response in (got, posted):
+                            body = response.content.decode()
+                            for name in objects.names():
+                                self.assertNotIn(name, body)
 
     def test_inside_objects_never_404_or_500(self):
         own = {
@@ -180,7 +187,8 @@ class ScopeMatrixTests(PersonaTestCase):
                     self.assertLess(client.get(route).status_code, 500, route)
 
     def test_anonymous_visitors_reach_only_public_pages(self):
-        public = {"/accounts/login/", "/healthz", "/api/v1/auth/token", "/i18n/setlang/"}
+        public = {"/accounts/login/", "/accounts/logout/", "/healthz", "/api/v1/auth/token",
+                  "/i18n/setlang/"}
         client = Client()
         params = self.sets["c1"].params()
         for route in all_routes():

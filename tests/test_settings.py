@@ -13,10 +13,11 @@ from xinqiao.lib.env import ConfigError, envbool, envint
 from xinqiao.lib.keys import file_mode, read_or_create_key_file
 
 REPO = Path(__file__).resolve().parent.parent
+SAFE_KEY = "vK3#pQ8zR1@xT6&mN4^bW9!cY2*dF7$hJ5%lG0+sA-eU_iO~Zr8Lq4"  # for the subprocess only
 
 
 def _python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("XINQIAO", "DATABASE"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("XINQIAO", "DATABASE", "DJANGO"))}
     full_env.update({"XINQIAO_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "xinqiao.settings"})
     full_env.update(env)
     return subprocess.run(  # noqa: S603
@@ -64,7 +65,7 @@ def test_key_file_helper_never_overwrites(tmp_path):
 def test_production_refuses_unsafe_configuration(tmp_path, env, message):
     good = {
         "XINQIAO_ENV": "production",
-        "SECRET_KEY": "k" * 20 + "Q9z" * 20,
+        "SECRET_KEY": SAFE_KEY,
         "XINQIAO_DATA_KEY": "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=",
         "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
         "ALLOWED_HOSTS": "xinqiao.example.org",
@@ -77,7 +78,7 @@ def test_production_refuses_unsafe_configuration(tmp_path, env, message):
 def test_production_refuses_check_deploy_warnings(tmp_path):
     env = {
         "XINQIAO_ENV": "production",
-        "SECRET_KEY": "k" * 20 + "Q9z" * 20,
+        "SECRET_KEY": SAFE_KEY,
         "XINQIAO_DATA_KEY": "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=",
         "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
         "ALLOWED_HOSTS": "xinqiao.example.org",

@@ -44,8 +44,9 @@ def _b64decode(text: str) -> bytes:
 
 def decode_master_key(text: str) -> bytes:
     """Decode a url-safe base64 master key; it must be exactly 32 bytes."""
+    cleaned = text.strip().replace("+", "-").replace("/", "_")
     try:
-        raw = _b64decode(text.strip())
+        raw = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("data key is not valid base64") from exc
     if len(raw) != 32:

@@ -144,7 +144,7 @@ def build_demo_city(*, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD) 
         TeamMember.objects.create(team=team, user=counsellor, is_leader=True)
         TeamMember.objects.create(team=team, user=worker)
         # The last community's team is still short of members, as happens in practice.
-        for grid_worker in grid_workers[: 1 if i == len(demo.communities) else 2]:
+        for grid_worker in grid_workers[: 0 if i == len(demo.communities) else 2]:
             TeamMember.objects.create(team=team, user=grid_worker)
     staff("c1_social", Role.SOCIAL_WORKER, demo.communities[0], Profession.SOCIAL_WORKER,
           Qualification.SOCIAL_WORKER)
