@@ -23,8 +23,9 @@ class LoginTests(PersonaTestCase):
         cache.clear()
 
     def login(self, client, username, password, **extra):
-        return client.post("/accounts/login/", {"username": username, "password": password},
-                           **extra)
+        return client.post(
+            "/accounts/login/", {"username": username, "password": password}, **extra
+        )
 
     def test_good_password_signs_in_and_lands_on_the_workbench(self):
         client = Client()
@@ -46,9 +47,11 @@ class LoginTests(PersonaTestCase):
         other = self.login(Client(), "c1_counsellor", PASSWORD, REMOTE_ADDR="10.0.0.99")
         self.assertEqual(other.status_code, 429)
         # The API is locked as well.
-        api = Client().post("/api/v1/auth/token",
-                            {"username": "c1_counsellor", "password": PASSWORD},
-                            content_type="application/json")
+        api = Client().post(
+            "/api/v1/auth/token",
+            {"username": "c1_counsellor", "password": PASSWORD},
+            content_type="application/json",
+        )
         self.assertEqual(api.status_code, 429)
         # Other accounts are not affected.
         self.assertEqual(self.login(Client(), "c2_counsellor", PASSWORD).status_code, 302)
@@ -58,8 +61,9 @@ class LoginTests(PersonaTestCase):
         for _ in range(settings.AXES_FAILURE_LIMIT):
             self.login(client, "c1_counsellor", "wrong-password")
         self.assertEqual(self.login(client, "c1_counsellor", PASSWORD).status_code, 429)
-        with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME
-                                 + timedelta(minutes=1)):
+        with time_machine.travel(
+            timezone.now() + settings.AXES_COOLOFF_TIME + timedelta(minutes=1)
+        ):
             self.assertEqual(self.login(Client(), "c1_counsellor", PASSWORD).status_code, 302)
 
     def test_administrator_can_clear_a_lockout(self):
@@ -73,8 +77,9 @@ class LoginTests(PersonaTestCase):
     def test_attempts_per_address_are_rate_limited(self):
         client = Client()
         names = ["c1_worker", "c2_counsellor", "hotline1", "teacher1"]
-        statuses = [self.login(client, n, "wrong", REMOTE_ADDR="10.7.7.7").status_code
-                    for n in names]
+        statuses = [
+            self.login(client, n, "wrong", REMOTE_ADDR="10.7.7.7").status_code for n in names
+        ]
         self.assertEqual(statuses[:3], [200, 200, 200])
         self.assertEqual(statuses[3], 429)
 
@@ -87,7 +92,9 @@ class LoginTests(PersonaTestCase):
         self.assertLessEqual(settings.SESSION_COOKIE_AGE, 3600)
         client = Client()
         self.login(client, "c1_counsellor", PASSWORD)
-        with time_machine.travel(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)):
+        with time_machine.travel(
+            timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
+        ):
             response = client.get("/")
         self.assertEqual(response.status_code, 302)
         self.assertTrue(response["Location"].startswith("/accounts/login/"))
@@ -119,8 +126,9 @@ class SecondFactorTests(PersonaTestCase):
         device = confirmed_device(self.street_admin)
         client = Client()
         client.post("/accounts/login/", {"username": "s1_admin", "password": PASSWORD})
-        self.assertRedirects(client.get("/"), "/accounts/2fa/verify/",
-                             fetch_redirect_response=False)
+        self.assertRedirects(
+            client.get("/"), "/accounts/2fa/verify/", fetch_redirect_response=False
+        )
         client.post("/accounts/2fa/verify/", {"token": current_code(device)})
         self.assertEqual(client.get("/").status_code, 200)
 
@@ -154,7 +162,9 @@ class ApiTokenTests(PersonaTestCase):
 
     def test_expired_token_is_refused(self):
         token = self.obtain(username="c1_counsellor", password=PASSWORD).json()["token"]
-        with time_machine.travel(timezone.now() + timedelta(days=settings.XINQIAO_API_TOKEN_DAYS + 1)):
+        with time_machine.travel(
+            timezone.now() + timedelta(days=settings.XINQIAO_API_TOKEN_DAYS + 1)
+        ):
             response = Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/me")
         self.assertEqual(response.status_code, 401)
 

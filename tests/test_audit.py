@@ -30,8 +30,9 @@ class AccessLogTests(PersonaTestCase):
         client = self.client_for(self.c1_worker)
         client.get(f"/api/v1/staff/{self.c1_counsellor.pk}/")
         self.assertTrue(
-            AccessLog.objects.filter(user=self.c1_worker,
-                                     object_id=str(self.c1_counsellor.pk)).exists()
+            AccessLog.objects.filter(
+                user=self.c1_worker, object_id=str(self.c1_counsellor.pk)
+            ).exists()
         )
 
     def test_refused_access_is_not_logged_as_a_view(self):
@@ -41,8 +42,11 @@ class AccessLogTests(PersonaTestCase):
 
     def test_forged_forwarded_for_is_ignored_without_trusted_proxies(self):
         client = self.client_for(self.c1_worker)
-        client.get(f"/org/staff/{self.c1_counsellor.pk}/", REMOTE_ADDR="10.1.2.3",
-                   HTTP_X_FORWARDED_FOR="1.1.1.1")
+        client.get(
+            f"/org/staff/{self.c1_counsellor.pk}/",
+            REMOTE_ADDR="10.1.2.3",
+            HTTP_X_FORWARDED_FOR="1.1.1.1",
+        )
         self.assertEqual(AccessLog.objects.get().ip, "10.1.2.3")
 
     def test_entries_cannot_be_changed_or_deleted_through_the_model(self):
@@ -59,8 +63,11 @@ class AccessLogTests(PersonaTestCase):
 class ChangeLogTests(PersonaTestCase):
     def test_field_level_change_with_actor_and_address(self):
         client = self.client_for(self.street_admin)
-        response = client.post(f"/org/units/{self.c1.pk}/edit/", {"name": "春晖东社区", "code": ""},
-                               REMOTE_ADDR="10.9.8.7")
+        response = client.post(
+            f"/org/units/{self.c1.pk}/edit/",
+            {"name": "春晖东社区", "code": ""},
+            REMOTE_ADDR="10.9.8.7",
+        )
         self.assertEqual(response.status_code, 302)
         entry = LogEntry.objects.filter(object_pk=str(self.c1.pk)).latest("timestamp")
         self.assertEqual(entry.actor, self.street_admin)
@@ -75,12 +82,14 @@ class ChangeLogTests(PersonaTestCase):
     def test_sensitive_values_are_masked_and_secrets_excluded(self):
         profile = StaffProfile.objects.get(user=self.c1_counsellor)
         actions.update_staff_profile(
-            acting_user=self.city_admin, user=self.c1_counsellor,
-            profession=profile.profession, qualification=profile.qualification,
+            acting_user=self.city_admin,
+            user=self.c1_counsellor,
+            profession=profile.profession,
+            qualification=profile.qualification,
             qualification_number="ZX-2026-778899",
         )
         entry = LogEntry.objects.filter(object_pk=str(profile.pk)).latest("timestamp")
-        old, new = entry.changes_dict["qualification_number"]
+        _old, new = entry.changes_dict["qualification_number"]
         self.assertNotIn("778899", new)
         self.assertIn("*", new)
         user = User.objects.get(pk=self.c1_worker.pk)
@@ -138,4 +147,4 @@ class AuditViewerTests(PersonaTestCase):
         self.assertEqual(audit_routes, ["audit/"])
         client = self.client_for(self.auditor)
         for url in ("/audit/access/", "/audit/changes/"):
-            self.assertNotIn("<form method=\"post\"", client.get(url).content.decode())
+            self.assertNotIn('<form method="post"', client.get(url).content.decode())

@@ -72,9 +72,7 @@ class UnitActionTests(PersonaTestCase):
         s2_admin = self.demo.users["s2_admin"]
         self.assertTrue(scoped(Unit.objects.filter(pk=self.c1.pk), s2_admin).exists())
         # c1's own counsellor keeps seeing c1 and its grids.
-        self.assertEqual(
-            scoped(Unit.objects.all(), self.c1_counsellor).count(), 1 + len(grids)
-        )
+        self.assertEqual(scoped(Unit.objects.all(), self.c1_counsellor).count(), 1 + len(grids))
 
     def test_move_refuses_cycles_and_wrong_kinds(self):
         with self.assertRaises(ValidationError):
@@ -119,33 +117,54 @@ class UnitActionTests(PersonaTestCase):
 class RoleGrantTests(PersonaTestCase):
     def test_street_admin_grants_frontline_roles_in_their_street_only(self):
         user = create_staff(
-            acting_user=self.street_admin, username="new_grid", name="新网格员",
-            password="a-long-pass-123", unit=Unit.objects.filter(parent=self.c1).first(),
+            acting_user=self.street_admin,
+            username="new_grid",
+            name="新网格员",
+            password="a-long-pass-123",
+            unit=Unit.objects.filter(parent=self.c1).first(),
             role=Role.GRID_WORKER,
         )
         self.assertTrue(Membership.objects.filter(user=user, role=Role.GRID_WORKER).exists())
         with self.assertRaises(ValidationError) as ctx:
-            actions.grant_role(acting_user=self.street_admin, user=user, unit=self.c3,
-                               role=Role.COUNSELLOR)
+            actions.grant_role(
+                acting_user=self.street_admin, user=user, unit=self.c3, role=Role.COUNSELLOR
+            )
         self.assertIn("role", ctx.exception.message_dict)
         with self.assertRaises(ValidationError):
-            actions.grant_role(acting_user=self.street_admin, user=user, unit=self.c1,
-                               role=Role.CITY_ADMIN)
+            actions.grant_role(
+                acting_user=self.street_admin, user=user, unit=self.c1, role=Role.CITY_ADMIN
+            )
 
     def test_role_must_fit_the_kind_of_unit(self):
         with self.assertRaises(ValidationError) as ctx:
-            actions.grant_role(acting_user=self.city_admin, user=self.c1_worker,
-                               unit=self.demo.hotline, role=Role.GRID_WORKER)
+            actions.grant_role(
+                acting_user=self.city_admin,
+                user=self.c1_worker,
+                unit=self.demo.hotline,
+                role=Role.GRID_WORKER,
+            )
         self.assertIn("unit", ctx.exception.message_dict)
 
     def test_weak_password_and_bad_username_are_named(self):
         with self.assertRaises(ValidationError) as ctx:
-            create_staff(acting_user=self.city_admin, username="Bad Name!", name="x",
-                         password="a-long-pass-123", unit=self.c1, role=Role.COUNSELLOR)
+            create_staff(
+                acting_user=self.city_admin,
+                username="Bad Name!",
+                name="x",
+                password="a-long-pass-123",
+                unit=self.c1,
+                role=Role.COUNSELLOR,
+            )
         self.assertIn("username", ctx.exception.message_dict)
         with self.assertRaises(ValidationError) as ctx:
-            create_staff(acting_user=self.city_admin, username="goodname", name="x",
-                         password="123", unit=self.c1, role=Role.COUNSELLOR)
+            create_staff(
+                acting_user=self.city_admin,
+                username="goodname",
+                name="x",
+                password="123",
+                unit=self.c1,
+                role=Role.COUNSELLOR,
+            )
         self.assertIn("password", ctx.exception.message_dict)
 
     def test_failed_creation_leaves_nothing_behind(self):
@@ -153,23 +172,36 @@ class RoleGrantTests(PersonaTestCase):
 
         before = User.objects.count()
         with self.assertRaises(ValidationError):
-            create_staff(acting_user=self.street_admin, username="halfway", name="半途",
-                         password="a-long-pass-123", unit=self.c3, role=Role.COUNSELLOR)
+            create_staff(
+                acting_user=self.street_admin,
+                username="halfway",
+                name="半途",
+                password="a-long-pass-123",
+                unit=self.c3,
+                role=Role.COUNSELLOR,
+            )
         self.assertEqual(User.objects.count(), before)
 
 
 class TeamAndAgreementTests(PersonaTestCase):
     def test_community_team_holds_at_most_five(self):
-        team = actions.create_team(acting_user=self.street_admin, unit=self.c2,
-                                   kind=TeamKind.COMMUNITY, name="第二小分队")
-        people = [self.c2_counsellor, self.c2_grid, self.demo.users["c2_grid2"],
-                  self.demo.users["c2_worker"], self.demo.users["c2_social"]]
+        team = actions.create_team(
+            acting_user=self.street_admin, unit=self.c2, kind=TeamKind.COMMUNITY, name="第二小分队"
+        )
+        people = [
+            self.c2_counsellor,
+            self.c2_grid,
+            self.demo.users["c2_grid2"],
+            self.demo.users["c2_worker"],
+            self.demo.users["c2_social"],
+        ]
         for person in people:
             actions.add_team_member(acting_user=self.street_admin, team=team, user=person)
         self.assertEqual(team.staffing_problem(5), "")
         with self.assertRaises(ValidationError) as ctx:
-            actions.add_team_member(acting_user=self.street_admin, team=team,
-                                    user=self.demo.users["s1_admin"])
+            actions.add_team_member(
+                acting_user=self.street_admin, team=team, user=self.demo.users["s1_admin"]
+            )
         self.assertIn("user", ctx.exception.message_dict)
 
     def test_understaffed_community_team_is_flagged(self):
@@ -179,26 +211,35 @@ class TeamAndAgreementTests(PersonaTestCase):
     def test_member_must_work_in_or_above_the_unit(self):
         team = Team.objects.get(unit=self.c1, kind=TeamKind.COMMUNITY)
         with self.assertRaises(ValidationError):
-            actions.add_team_member(acting_user=self.city_admin, team=team,
-                                    user=self.c2_counsellor)
+            actions.add_team_member(acting_user=self.city_admin, team=team, user=self.c2_counsellor)
 
     def test_agreement_gate(self):
         grid_worker = self.demo.users["c2_grid2"]  # the demo leaves this one unsigned
         self.assertFalse(has_confidentiality_agreement(grid_worker))
         today = timezone.localdate()
         with self.assertRaises(ValidationError) as ctx:
-            actions.record_agreement(acting_user=self.street_admin, user=grid_worker,
-                                     signed_on=today + timedelta(days=1),
-                                     document_reference="BM-1")
+            actions.record_agreement(
+                acting_user=self.street_admin,
+                user=grid_worker,
+                signed_on=today + timedelta(days=1),
+                document_reference="BM-1",
+            )
         self.assertIn("signed_on", ctx.exception.message_dict)
-        agreement = actions.record_agreement(acting_user=self.street_admin, user=grid_worker,
-                                             signed_on=today, document_reference="BM-1")
+        agreement = actions.record_agreement(
+            acting_user=self.street_admin,
+            user=grid_worker,
+            signed_on=today,
+            document_reference="BM-1",
+        )
         self.assertTrue(has_confidentiality_agreement(grid_worker))
         actions.revoke_agreement(acting_user=self.street_admin, agreement=agreement)
         self.assertFalse(has_confidentiality_agreement(grid_worker))
 
     def test_agreement_only_by_someone_managing_the_person(self):
         with self.assertRaises(ValidationError):
-            actions.record_agreement(acting_user=self.street_admin,
-                                     user=self.demo.users["c8_grid2"],
-                                     signed_on=timezone.localdate(), document_reference="X")
+            actions.record_agreement(
+                acting_user=self.street_admin,
+                user=self.demo.users["c8_grid2"],
+                signed_on=timezone.localdate(),
+                document_reference="X",
+            )

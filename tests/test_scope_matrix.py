@@ -108,7 +108,10 @@ class ScopeMatrixTests(PersonaTestCase):
         team = Team.objects.get(unit=unit, kind=TeamKind.COMMUNITY)
         token, _raw = issue_api_token(user=staff, name="matrix")
         return Objects(
-            name=name, unit=unit, staff=staff, team=team,
+            name=name,
+            unit=unit,
+            staff=staff,
+            team=team,
             member=TeamMember.objects.filter(team=team).first(),
             membership=Membership.objects.get(user=staff),
             agreement=ConfidentialityAgreement.objects.filter(user=staff).first(),
@@ -121,13 +124,20 @@ class ScopeMatrixTests(PersonaTestCase):
         team = Team.objects.create(unit=unit, kind=TeamKind.EXPERT, name="外市专家组")
         member = TeamMember.objects.create(team=team, user=cls.outsider)
         agreement = ConfidentialityAgreement.objects.create(
-            user=cls.outsider, signed_on=timezone.localdate(), document_reference="OUT-1",
+            user=cls.outsider,
+            signed_on=timezone.localdate(),
+            document_reference="OUT-1",
             recorded_by=cls.outsider,
         )
         token, _raw = issue_api_token(user=cls.outsider, name="matrix")
         return Objects(
-            name="other_city", unit=unit, staff=cls.outsider, team=team, member=member,
-            membership=Membership.objects.get(user=cls.outsider), agreement=agreement,
+            name="other_city",
+            unit=unit,
+            staff=cls.outsider,
+            team=team,
+            member=member,
+            membership=Membership.objects.get(user=cls.outsider),
+            agreement=agreement,
             token_id=token.pk,
         )
 
@@ -145,7 +155,8 @@ class ScopeMatrixTests(PersonaTestCase):
                 for route in routes:
                     url = fill(route, objects.params())
                     missing = fill(route, {k: uuid.uuid4() for k in objects.params()})
-                    assert url is not None and missing is not None
+                    assert url is not None
+                    assert missing is not None
                     with self.subTest(persona=persona, url=route, objects=set_name):
                         got, posted = client.get(url), client.post(url, {})
                         # Exactly the answer for an object that does not exist: 404 where
@@ -162,8 +173,13 @@ class ScopeMatrixTests(PersonaTestCase):
 
     def test_inside_objects_never_404_or_500(self):
         own = {
-            "city_admin": "c1", "auditor": "c1", "street_admin": "c1", "c1_counsellor": "c1",
-            "c1_worker": "c1", "c2_counsellor": "c2", "outsider": "other_city",
+            "city_admin": "c1",
+            "auditor": "c1",
+            "street_admin": "c1",
+            "c1_counsellor": "c1",
+            "c1_worker": "c1",
+            "c2_counsellor": "c2",
+            "outsider": "other_city",
         }
         routes = [r for r in all_routes() if PARAM.search(r)]
         for persona, set_name in own.items():
@@ -187,8 +203,13 @@ class ScopeMatrixTests(PersonaTestCase):
                     self.assertLess(client.get(route).status_code, 500, route)
 
     def test_anonymous_visitors_reach_only_public_pages(self):
-        public = {"/accounts/login/", "/accounts/logout/", "/healthz", "/api/v1/auth/token",
-                  "/i18n/setlang/"}
+        public = {
+            "/accounts/login/",
+            "/accounts/logout/",
+            "/healthz",
+            "/api/v1/auth/token",
+            "/i18n/setlang/",
+        }
         client = Client()
         params = self.sets["c1"].params()
         for route in all_routes():
@@ -213,8 +234,10 @@ class ScopeMatrixTests(PersonaTestCase):
         self.assertNotIn(self.c2.name, tree)
         self.assertNotIn(self.demo.city.name + "</a>", tree)
         api = client.get("/api/v1/units/").json()
-        self.assertEqual({u["id"] for u in api["results"]},
-                         {str(self.c1.pk)} | {str(g.pk) for g in self.demo.grids[1]})
+        self.assertEqual(
+            {u["id"] for u in api["results"]},
+            {str(self.c1.pk)} | {str(g.pk) for g in self.demo.grids[1]},
+        )
         staff = client.get("/api/v1/staff/").json()
         usernames = {s["username"] for s in staff["results"]}
         self.assertIn("c1_counsellor", usernames)

@@ -17,19 +17,30 @@ SAFE_KEY = "vK3#pQ8zR1@xT6&mN4^bW9!cY2*dF7$hJ5%lG0+sA-eU_iO~Zr8Lq4"  # for the s
 
 
 def _python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("XINQIAO", "DATABASE", "DJANGO"))}
-    full_env.update({"XINQIAO_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "xinqiao.settings"})
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("XINQIAO", "DATABASE", "DJANGO"))
+    }
+    full_env.update(
+        {"XINQIAO_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "xinqiao.settings"}
+    )
     full_env.update(env)
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], env=full_env, cwd=REPO, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-c", code],
+        env=full_env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
 def test_argon2_is_the_password_hasher_outside_tests(tmp_path):
     result = _python(
         "import django; django.setup(); from django.conf import settings; "
-        "print(settings.PASSWORD_HASHERS[0])", {}, tmp_path,
+        "print(settings.PASSWORD_HASHERS[0])",
+        {},
+        tmp_path,
     )
     assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
 
@@ -86,7 +97,8 @@ def test_production_refuses_check_deploy_warnings(tmp_path):
     }
     result = _python("import xinqiao.wsgi", env, tmp_path)
     assert result.returncode != 0
-    assert "check --deploy" in result.stderr and "security.W004" in result.stderr
+    assert "check --deploy" in result.stderr
+    assert "security.W004" in result.stderr
     env["SECURE_HSTS_SECONDS"] = "31536000"
     result = _python("import xinqiao.wsgi; print('started')", env, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -97,7 +109,8 @@ def test_database_url_switches_engine(tmp_path):
     result = _python(
         "import django; django.setup(); from django.conf import settings; "
         "print(settings.DATABASES['default']['ENGINE'])",
-        {"DATABASE_URL": "postgres://root@127.0.0.1:5432/test"}, tmp_path,
+        {"DATABASE_URL": "postgres://root@127.0.0.1:5432/test"},
+        tmp_path,
     )
     assert result.stdout.strip() == "django.db.backends.postgresql"
 

@@ -22,7 +22,8 @@ class CountNextPagination(PageNumberPagination):
     max_page_size = 500
 
     def get_paginated_response(self, data: Any) -> Response:
-        assert self.page is not None
+        if self.page is None:  # pragma: no cover - DRF calls this only after paginating
+            raise RuntimeError("paginate_queryset() was not called")
         return Response(
             OrderedDict(
                 [
@@ -50,7 +51,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     "missing" and "not yours"; nothing ever answers with a stack trace."""
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            detail: Any = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+            detail: Any = {
+                field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()
+            }
         else:
             detail = {"non_field_errors": [str(m) for m in exc.messages]}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)

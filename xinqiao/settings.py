@@ -179,8 +179,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache (rate limits, lockout counters) -----------------------------------------------------
 REDIS_URL = envstr("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -195,8 +196,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -281,15 +284,27 @@ AUDITLOG_MASK_CALLABLE = "xinqiao.audit.log.mask_value"
 # --- background jobs (Huey) --------------------------------------------------------------------
 _huey_immediate = envbool("XINQIAO_JOBS_IMMEDIATE", False)
 if REDIS_URL:
-    HUEY = {"huey_class": "huey.RedisHuey", "name": "xinqiao", "url": REDIS_URL,
-            "immediate": _huey_immediate,
-            "consumer": {"workers": envint("XINQIAO_WORKER_THREADS", 2, minimum=1),
-                         "worker_type": "thread"}}
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "xinqiao",
+        "url": REDIS_URL,
+        "immediate": _huey_immediate,
+        "consumer": {
+            "workers": envint("XINQIAO_WORKER_THREADS", 2, minimum=1),
+            "worker_type": "thread",
+        },
+    }
 else:
-    HUEY = {"huey_class": "huey.SqliteHuey", "name": "xinqiao",
-            "filename": str(DATA_DIR / "jobs.sqlite3"), "immediate": _huey_immediate,
-            "consumer": {"workers": envint("XINQIAO_WORKER_THREADS", 2, minimum=1),
-                         "worker_type": "thread"}}
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "xinqiao",
+        "filename": str(DATA_DIR / "jobs.sqlite3"),
+        "immediate": _huey_immediate,
+        "consumer": {
+            "workers": envint("XINQIAO_WORKER_THREADS", 2, minimum=1),
+            "worker_type": "thread",
+        },
+    }
 
 # --- platform knobs ----------------------------------------------------------------------------
 # Aggregates that leave a unit suppress cells below this count (DESIGN.md "Data and privacy").

@@ -87,6 +87,9 @@ class PersonaTestCase(TestCase):
     hotline: User
     psychiatrist: User
     volunteer: User
+    c1: Unit
+    c2: Unit
+    c3: Unit
 
     @classmethod
     def setUpTestData(cls) -> None:

@@ -76,13 +76,18 @@ def create_staff(
         from xinqiao.orgs.models import StaffProfile
 
         StaffProfile.objects.create(
-            user=user, profession=profession, qualification=qualification,
+            user=user,
+            profession=profession,
+            qualification=qualification,
             qualification_number=qualification_number,
         )
     else:
         update_staff_profile(
-            acting_user=acting_user, user=user, profession=profession,
-            qualification=qualification, qualification_number=qualification_number,
+            acting_user=acting_user,
+            user=user,
+            profession=profession,
+            qualification=qualification,
+            qualification_number=qualification_number,
         )
     return user
 
@@ -138,7 +143,10 @@ def issue_api_token(*, user: User, name: str, days: int | None = None) -> tuple[
     raw = "xq_" + secrets.token_urlsafe(32)
     with acting(user):
         token = ApiToken.objects.create(
-            user=user, name=name, prefix=raw[3:11], digest=digest_token(raw),
+            user=user,
+            name=name,
+            prefix=raw[3:11],
+            digest=digest_token(raw),
             expires_at=timezone.now() + timedelta(days=lifetime),
         )
     return token, raw

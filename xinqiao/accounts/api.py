@@ -27,7 +27,9 @@ class TokenRequest(serializers.Serializer[Any]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
     otp = serializers.CharField(
-        max_length=12, required=False, allow_blank=True,
+        max_length=12,
+        required=False,
+        allow_blank=True,
         help_text="Current TOTP code; required for accounts with a second factor.",
     )
 
@@ -70,8 +72,14 @@ def obtain_token(request: Request) -> Response:
     if second_factor_required(user):
         if not user_has_device(user, confirmed=True):
             return Response(
-                {"otp": [_("Administrators must set up a second factor in the web "
-                           "interface before they can use the API.")]},
+                {
+                    "otp": [
+                        _(
+                            "Administrators must set up a second factor in the web "
+                            "interface before they can use the API."
+                        )
+                    ]
+                },
                 status=status.HTTP_403_FORBIDDEN,
             )
         code = (data.validated_data.get("otp") or "").strip()
@@ -82,7 +90,6 @@ def obtain_token(request: Request) -> Response:
             )
     _token, raw = issue_api_token(user=user, name="api")
     return Response({"token": raw})
-
 
 
 class MeSerializer(serializers.Serializer[Any]):

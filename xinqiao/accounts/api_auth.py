@@ -26,9 +26,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(_("Invalid token header.")) from None
-        token = (
-            ApiToken.objects.select_related("user").filter(digest=digest_token(raw)).first()
-        )
+        token = ApiToken.objects.select_related("user").filter(digest=digest_token(raw)).first()
         if token is None or not token.is_usable or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         now = timezone.now()
@@ -40,7 +38,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):
+class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """Describes the token scheme in the OpenAPI schema."""
 
     target_class = "xinqiao.accounts.api_auth.ApiTokenAuthentication"

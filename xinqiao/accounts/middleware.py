@@ -22,7 +22,7 @@ class SecondFactorMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not getattr(user, "is_verified", lambda: False)()
             and not request.path.startswith(_EXEMPT_PREFIXES)
             and second_factor_required(user)
         ):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +18,7 @@ from django_otp import match_token, user_has_device
 
 from xinqiao.accounts import actions
 from xinqiao.accounts.forms import LoginForm, OtpForm, PasswordChangeForm, TokenForm
-from xinqiao.accounts.models import ApiToken
+from xinqiao.accounts.models import ApiToken, User
 from xinqiao.accounts.twofactor import base32_secret, pending_device, qr_svg
 from xinqiao.audit.log import client_ip
 from xinqiao.lib.ratelimit import hit
@@ -35,12 +35,17 @@ class XinqiaoLoginView(LoginView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # A per-address rate limit in front of the per-account lockout (django-axes).
         allowed = hit(
-            cache, scope="login", subject=client_ip(request) or "unknown",
-            limit=settings.XINQIAO_LOGIN_RATE_PER_MINUTE, window_seconds=60,
+            cache,
+            scope="login",
+            subject=client_ip(request) or "unknown",
+            limit=settings.XINQIAO_LOGIN_RATE_PER_MINUTE,
+            window_seconds=60,
         )
         if not allowed:
             return render(
-                request, "accounts/rate_limited.html", status=429,
+                request,
+                "accounts/rate_limited.html",
+                status=429,
             )
         return super().post(request, *args, **kwargs)
 
@@ -52,7 +57,9 @@ class XinqiaoLoginView(LoginView):
         return response
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """django-axes calls this when an account is locked."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "accounts/locked_out.html", {"minutes": minutes}, status=429)
@@ -79,7 +86,8 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
             return redirect("workbench:home")
         form.add_error("token", _("That code is not correct. Check the time on your phone."))
     return render(
-        request, "accounts/2fa_setup.html",
+        request,
+        "accounts/2fa_setup.html",
         {"form": form, "qr": qr_svg(device), "secret": base32_secret(device)},
     )
 
@@ -115,7 +123,8 @@ def account(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Password changed."))
             return redirect("accounts:account")
     return render(
-        request, "accounts/account.html",
+        request,
+        "accounts/account.html",
         {"form": form, "has_2fa": user_has_device(request.user, confirmed=True)},
     )
 
@@ -130,21 +139,23 @@ def tokens(request: HttpRequest) -> HttpResponse:
         try:
             _row, new_token = actions.issue_api_token(
                 user=request.user,  # type: ignore[arg-type]
-                name=form.cleaned_data["name"], days=form.cleaned_data["days"],
+                name=form.cleaned_data["name"],
+                days=form.cleaned_data["days"],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             form = TokenForm()
-    rows = ApiToken.objects.filter(user=request.user)
-    return render(request, "accounts/tokens.html",
-                  {"form": form, "tokens": rows, "new_token": new_token})
+    rows = ApiToken.objects.filter(user=cast(User, request.user))
+    return render(
+        request, "accounts/tokens.html", {"form": form, "tokens": rows, "new_token": new_token}
+    )
 
 
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: Any) -> HttpResponse:
-    token = ApiToken.objects.filter(user=request.user, pk=token_id).first()
+    token = ApiToken.objects.filter(user=cast(User, request.user), pk=token_id).first()
     if token is None:
         raise Http404
     actions.revoke_api_token(user=request.user, token=token)  # type: ignore[arg-type]
@@ -152,4 +163,4 @@ def token_revoke(request: HttpRequest, token_id: Any) -> HttpResponse:
     return redirect("accounts:tokens")
 
 
-__all__ = ["XinqiaoLoginView", "login", "locked_out"]
+__all__ = ["XinqiaoLoginView", "locked_out", "login"]

@@ -31,8 +31,9 @@ class AuditConfig(AppConfig):
         auditlog.register(ApiToken, exclude_fields=["digest", "last_used_at"])
         auditlog.register(Unit, exclude_fields=["updated_at"])
         auditlog.register(Membership)
-        auditlog.register(StaffProfile, exclude_fields=["updated_at"],
-                          mask_fields=["qualification_number"])
+        auditlog.register(
+            StaffProfile, exclude_fields=["updated_at"], mask_fields=["qualification_number"]
+        )
         auditlog.register(Team)
         auditlog.register(TeamMember)
         auditlog.register(ConfidentialityAgreement)

@@ -30,8 +30,11 @@ class AppendOnlyError(RuntimeError):
 class AccessLog(models.Model):
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     kind = models.CharField(_("access"), max_length=16, choices=AccessKind.choices)
     object_type = models.CharField(_("object type"), max_length=64)
@@ -40,7 +43,7 @@ class AccessLog(models.Model):
     unit_path = models.CharField(max_length=700, blank=True, db_index=True)
     method = models.CharField(max_length=8, blank=True)
     path = models.CharField(_("address"), max_length=500, blank=True)
-    ip = models.GenericIPAddressField(_("from"), null=True, blank=True)
+    ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
 
     class Meta:

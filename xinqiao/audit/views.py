@@ -27,10 +27,12 @@ from xinqiao.orgs.scope import can, scope_paths
 
 class AuditFilter(forms.Form):
     username = forms.CharField(label=gettext_lazy("User"), required=False, max_length=150)
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     object_id = forms.CharField(label=gettext_lazy("Object id"), required=False, max_length=64)
 
 
@@ -57,7 +59,9 @@ def _bounds(form: AuditFilter) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def access_entries(request: HttpRequest, form: AuditFilter, paths: list[str]) -> QuerySet[AccessLog]:
+def access_entries(
+    request: HttpRequest, form: AuditFilter, paths: list[str]
+) -> QuerySet[AccessLog]:
     entries = AccessLog.objects.select_related("user")
     if not _sees_everything(paths):
         scope = Q(pk__in=[])
@@ -81,7 +85,9 @@ def change_entries(request: HttpRequest, form: AuditFilter, paths: list[str]) ->
     # Change-log entries carry no unit, so only city-level auditors read them.
     if not _sees_everything(paths):
         raise Http404
-    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
+    entries: QuerySet[LogEntry] = LogEntry.objects.select_related("actor", "content_type").order_by(
+        "-timestamp"
+    )
     start, end = _bounds(form)
     if start:
         entries = entries.filter(timestamp__gte=start)
@@ -101,9 +107,16 @@ def access_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilter(request.GET or None)
     page = Paginator(access_entries(request, form, paths), 50).get_page(request.GET.get("page"))
     log_access(request, None, kind=AccessKind.LIST, object_type="audit.accesslog")
-    return render(request, "audit/access_log.html",
-                  {"form": form, "page": page, "sees_changes": _sees_everything(paths),
-                   "can_export": can(request.user, Action.AUDIT_EXPORT)})
+    return render(
+        request,
+        "audit/access_log.html",
+        {
+            "form": form,
+            "page": page,
+            "sees_changes": _sees_everything(paths),
+            "can_export": can(request.user, Action.AUDIT_EXPORT),
+        },
+    )
 
 
 @login_required
@@ -112,9 +125,16 @@ def change_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilter(request.GET or None)
     page = Paginator(change_entries(request, form, paths), 50).get_page(request.GET.get("page"))
     log_access(request, None, kind=AccessKind.LIST, object_type="auditlog.logentry")
-    return render(request, "audit/change_log.html",
-                  {"form": form, "page": page, "sees_changes": True,
-                   "can_export": can(request.user, Action.AUDIT_EXPORT)})
+    return render(
+        request,
+        "audit/change_log.html",
+        {
+            "form": form,
+            "page": page,
+            "sees_changes": True,
+            "can_export": can(request.user, Action.AUDIT_EXPORT),
+        },
+    )
 
 
 class _Echo:
@@ -142,11 +162,29 @@ def access_log_csv(request: HttpRequest) -> StreamingHttpResponse:
     log_access(request, None, kind=AccessKind.EXPORT, object_type="audit.accesslog")
 
     def rows() -> Iterator[list[Any]]:
-        yield [_("time"), _("user"), _("access"), _("object type"), _("object id"),
-               _("method"), _("address"), _("from"), _("reason")]
+        yield [
+            _("time"),
+            _("user"),
+            _("access"),
+            _("object type"),
+            _("object id"),
+            _("method"),
+            _("address"),
+            _("client address"),
+            _("reason"),
+        ]
         for e in entries.iterator(chunk_size=2000):
-            yield [timezone.localtime(e.at).isoformat(), e.user.username if e.user else "",
-                   e.kind, e.object_type, e.object_id, e.method, e.path, e.ip or "", e.reason]
+            yield [
+                timezone.localtime(e.at).isoformat(),
+                e.user.username if e.user else "",
+                e.kind,
+                e.object_type,
+                e.object_id,
+                e.method,
+                e.path,
+                e.ip or "",
+                e.reason,
+            ]
 
     return _csv_response(rows(), "access-log.csv")
 
@@ -159,11 +197,24 @@ def change_log_csv(request: HttpRequest) -> StreamingHttpResponse:
     log_access(request, None, kind=AccessKind.EXPORT, object_type="auditlog.logentry")
 
     def rows() -> Iterator[list[Any]]:
-        yield [_("time"), _("user"), _("action"), _("object type"), _("object id"),
-               _("changes"), _("from")]
+        yield [
+            _("time"),
+            _("user"),
+            _("action"),
+            _("object type"),
+            _("object id"),
+            _("changes"),
+            _("client address"),
+        ]
         for e in entries.iterator(chunk_size=2000):
-            yield [timezone.localtime(e.timestamp).isoformat(),
-                   e.actor.username if e.actor else "", e.get_action_display(),
-                   e.content_type.model, e.object_pk, e.changes_str, e.remote_addr or ""]
+            yield [
+                timezone.localtime(e.timestamp).isoformat(),
+                e.actor.username if e.actor else "",
+                e.get_action_display(),
+                e.content_type.model,
+                e.object_pk,
+                e.changes_str,
+                e.remote_addr or "",
+            ]
 
     return _csv_response(rows(), "change-log.csv")

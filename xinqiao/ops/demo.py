@@ -33,11 +33,27 @@ from xinqiao.orgs.permissions import Role
 DEMO_PASSWORD = "xinqiao-demo"  # noqa: S105 -- printed to the operator; refused in production
 DEFAULT_SEED = 20200126  # the guideline's date (肺炎机制发〔2020〕8号), for want of a better one
 
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉宇浩凯健俊帆帅旭宁婷雪琳晨阳佳欣怡悦涵梓轩博文子瑞思远志海波亮"
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+_GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉宇浩凯健俊帆帅旭宁婷"
+    "雪琳晨阳佳欣怡悦涵梓轩博文子瑞思远志海波亮"
+)
 
 STREETS = [("东湖区", ["东湖街道", "南岸街道"]), ("西山区", ["西山街道", "北岭镇"])]
-COMMUNITIES = ["春晖社区", "杏林社区", "滨江社区", "望湖社区", "松涛社区", "枫林社区", "青石村", "白沙村"]
+COMMUNITIES = [
+    "春晖社区",
+    "杏林社区",
+    "滨江社区",
+    "望湖社区",
+    "松涛社区",
+    "枫林社区",
+    "青石村",
+    "白沙村",
+]
 
 
 @dataclass
@@ -84,7 +100,7 @@ def build_demo_city(*, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD) 
     """Create the demo city. Deterministic for a given seed (unit and user names, roles)."""
     if settings.PRODUCTION:
         raise ImproperlyConfigured("demo data is refused in production mode")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 -- reproducible demo names, not security
     names = _Names(rng)
     password_hash = make_password(password)  # one hash for all demo accounts: same password
 
@@ -110,14 +126,22 @@ def build_demo_city(*, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD) 
     demo.station = _unit(UnitKind.SERVICE_STATION, "东湖街道心灵驿站", demo.streets[0])
     demo.civil_affairs = _unit(UnitKind.CIVIL_AFFAIRS, "东湖区民政局", demo.districts[0])
 
-    def staff(username: str, role: Role, unit: Unit, profession: str,
-              qualification: str = Qualification.NONE) -> User:
+    def staff(
+        username: str,
+        role: Role,
+        unit: Unit,
+        profession: str,
+        qualification: str = Qualification.NONE,
+    ) -> User:
         user = User.objects.create(username=username, name=names.next(), password=password_hash)
         Membership.objects.create(user=user, unit=unit, role=role)
         StaffProfile.objects.create(
-            user=user, profession=profession, qualification=qualification,
+            user=user,
+            profession=profession,
+            qualification=qualification,
             qualification_number=f"DEMO-{rng.randrange(10**6, 10**7)}"
-            if qualification != Qualification.NONE else "",
+            if qualification != Qualification.NONE
+            else "",
         )
         demo.users[username] = user
         return user
@@ -130,47 +154,99 @@ def build_demo_city(*, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD) 
     for i, street in enumerate(demo.streets, start=1):
         staff(f"s{i}_admin", Role.STREET_ADMIN, street, Profession.CIVIL_SERVANT)
     for i, community in enumerate(demo.communities, start=1):
-        worker = staff(f"c{i}_worker", Role.COMMUNITY_WORKER, community, Profession.COMMUNITY_WORKER)
+        worker = staff(
+            f"c{i}_worker", Role.COMMUNITY_WORKER, community, Profession.COMMUNITY_WORKER
+        )
         counsellor = staff(
-            f"c{i}_counsellor", Role.COUNSELLOR, community, Profession.COUNSELLOR,
+            f"c{i}_counsellor",
+            Role.COUNSELLOR,
+            community,
+            Profession.COUNSELLOR,
             Qualification.COUNSELLOR_L2 if i % 2 else Qualification.COUNSELLOR_L3,
         )
         grid_workers = [
             staff(f"c{i}_grid{g}", Role.GRID_WORKER, grid, Profession.GRID_WORKER)
             for g, grid in enumerate(demo.grids[i], start=1)
         ]
-        team = Team.objects.create(unit=community, kind=TeamKind.COMMUNITY,
-                                   name=f"{community.name}心理疏导小分队")
+        team = Team.objects.create(
+            unit=community, kind=TeamKind.COMMUNITY, name=f"{community.name}心理疏导小分队"
+        )
         TeamMember.objects.create(team=team, user=counsellor, is_leader=True)
         TeamMember.objects.create(team=team, user=worker)
         # The last community's team is still short of members, as happens in practice.
         for grid_worker in grid_workers[: 0 if i == len(demo.communities) else 2]:
             TeamMember.objects.create(team=team, user=grid_worker)
-    staff("c1_social", Role.SOCIAL_WORKER, demo.communities[0], Profession.SOCIAL_WORKER,
-          Qualification.SOCIAL_WORKER)
-    staff("c2_social", Role.SOCIAL_WORKER, demo.communities[1], Profession.SOCIAL_WORKER,
-          Qualification.SOCIAL_WORKER_ASSISTANT)
+    staff(
+        "c1_social",
+        Role.SOCIAL_WORKER,
+        demo.communities[0],
+        Profession.SOCIAL_WORKER,
+        Qualification.SOCIAL_WORKER,
+    )
+    staff(
+        "c2_social",
+        Role.SOCIAL_WORKER,
+        demo.communities[1],
+        Profession.SOCIAL_WORKER,
+        Qualification.SOCIAL_WORKER_ASSISTANT,
+    )
     staff("c1_volunteer", Role.VOLUNTEER, demo.communities[0], Profession.VOLUNTEER)
-    staff("psychiatrist1", Role.PSYCHIATRIST, demo.psychiatric, Profession.PSYCHIATRIST,
-          Qualification.PSYCHIATRIST)
-    staff("doctor1", Role.PSYCHIATRIST, demo.hospital, Profession.PSYCHIATRIST,
-          Qualification.PSYCHIATRIST)
-    staff("hotline1", Role.HOTLINE_OPERATOR, demo.hotline, Profession.HOTLINE_OPERATOR,
-          Qualification.COUNSELLOR_L3)
-    staff("hotline2", Role.HOTLINE_OPERATOR, demo.hotline, Profession.HOTLINE_OPERATOR,
-          Qualification.COUNSELLOR_L3)
-    staff("teacher1", Role.SCHOOL_TEACHER, demo.school, Profession.TEACHER,
-          Qualification.TEACHER_CERTIFICATE)
-    staff("station1", Role.COUNSELLOR, demo.station, Profession.COUNSELLOR,
-          Qualification.COUNSELLOR_L2)
-    staff("civil1", Role.SOCIAL_WORKER, demo.civil_affairs, Profession.SOCIAL_WORKER,
-          Qualification.SOCIAL_WORKER)
+    staff(
+        "psychiatrist1",
+        Role.PSYCHIATRIST,
+        demo.psychiatric,
+        Profession.PSYCHIATRIST,
+        Qualification.PSYCHIATRIST,
+    )
+    staff(
+        "doctor1",
+        Role.PSYCHIATRIST,
+        demo.hospital,
+        Profession.PSYCHIATRIST,
+        Qualification.PSYCHIATRIST,
+    )
+    staff(
+        "hotline1",
+        Role.HOTLINE_OPERATOR,
+        demo.hotline,
+        Profession.HOTLINE_OPERATOR,
+        Qualification.COUNSELLOR_L3,
+    )
+    staff(
+        "hotline2",
+        Role.HOTLINE_OPERATOR,
+        demo.hotline,
+        Profession.HOTLINE_OPERATOR,
+        Qualification.COUNSELLOR_L3,
+    )
+    staff(
+        "teacher1",
+        Role.SCHOOL_TEACHER,
+        demo.school,
+        Profession.TEACHER,
+        Qualification.TEACHER_CERTIFICATE,
+    )
+    staff(
+        "station1",
+        Role.COUNSELLOR,
+        demo.station,
+        Profession.COUNSELLOR,
+        Qualification.COUNSELLOR_L2,
+    )
+    staff(
+        "civil1",
+        Role.SOCIAL_WORKER,
+        demo.civil_affairs,
+        Profession.SOCIAL_WORKER,
+        Qualification.SOCIAL_WORKER,
+    )
 
     expert = Team.objects.create(unit=demo.city, kind=TeamKind.EXPERT, name="市心理危机干预专家组")
     for username in ("psychiatrist1", "doctor1", "station1"):
         TeamMember.objects.create(team=expert, user=demo.users[username])
-    volunteers = Team.objects.create(unit=demo.districts[0], kind=TeamKind.VOLUNTEER,
-                                     name="东湖区心理服务志愿者队")
+    volunteers = Team.objects.create(
+        unit=demo.districts[0], kind=TeamKind.VOLUNTEER, name="东湖区心理服务志愿者队"
+    )
     TeamMember.objects.create(team=volunteers, user=demo.users["c1_volunteer"], is_leader=True)
 
     # Everyone but two grid workers has a signed confidentiality agreement on file.
@@ -180,8 +256,10 @@ def build_demo_city(*, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD) 
         if username in {"c2_grid2", "c8_grid2"}:
             continue
         ConfidentialityAgreement.objects.create(
-            user=user, signed_on=start + timedelta(days=k % 30),
-            document_reference=f"BM-2026-{k + 1:04d}", recorded_by=recorder,
+            user=user,
+            signed_on=start + timedelta(days=k % 30),
+            document_reference=f"BM-2026-{k + 1:04d}",
+            recorded_by=recorder,
         )
     return demo
 

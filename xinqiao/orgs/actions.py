@@ -179,8 +179,12 @@ def delete_unit(*, acting_user: Any, unit: Unit) -> None:
             unit.delete()
     except ProtectedError:
         raise ValidationError(
-            {"unit": _("This unit owns records or sub-units and cannot be deleted; "
-                       "deactivate it instead.")}
+            {
+                "unit": _(
+                    "This unit owns records or sub-units and cannot be deleted; "
+                    "deactivate it instead."
+                )
+            }
         ) from None
 
 
@@ -215,7 +219,8 @@ def revoke_role(*, acting_user: Any, membership: Membership) -> None:
     if not can_grant(acting_user, Role(membership.role), membership.unit):
         raise ValidationError({"role": _("You may not remove this role.")})
     if membership.user_id == acting_user.pk and membership.role in {
-        Role.SYSTEM_ADMIN, Role.CITY_ADMIN
+        Role.SYSTEM_ADMIN,
+        Role.CITY_ADMIN,
     }:
         raise ValidationError({"role": _("You cannot remove your own administrator role.")})
     with acting(acting_user):
@@ -279,8 +284,11 @@ def record_agreement(
         raise ValidationError({"valid_until": _("The end date is before the signing date.")})
     with acting(acting_user):
         return ConfidentialityAgreement.objects.create(
-            user=user, signed_on=signed_on, valid_until=valid_until,
-            document_reference=document_reference, recorded_by=acting_user,
+            user=user,
+            signed_on=signed_on,
+            valid_until=valid_until,
+            document_reference=document_reference,
+            recorded_by=acting_user,
         )
 
 
@@ -320,15 +328,18 @@ def add_team_member(
     if not team.is_active:
         raise ValidationError({"team": _("This team is inactive.")})
     user_units = [m.unit for m in Membership.objects.filter(user=user).select_related("unit")]
-    if not any(u.path.startswith(team.unit.path) or team.unit.path.startswith(u.path)
-               for u in user_units):
+    if not any(
+        u.path.startswith(team.unit.path) or team.unit.path.startswith(u.path) for u in user_units
+    ):
         raise ValidationError({"user": _("This person holds no role in or above this unit.")})
     count = TeamMember.objects.filter(team=team).count()
     # seed 000 三(二): community teams have 3–5 members.
     if team.kind == TeamKind.COMMUNITY and count >= COMMUNITY_TEAM_MAX:
         raise ValidationError(
-            {"user": _("A community team has at most %(max)d members.")
-             % {"max": COMMUNITY_TEAM_MAX}}
+            {
+                "user": _("A community team has at most %(max)d members.")
+                % {"max": COMMUNITY_TEAM_MAX}
+            }
         )
     try:
         with acting(acting_user), transaction.atomic():

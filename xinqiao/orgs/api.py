@@ -13,8 +13,6 @@ from xinqiao.orgs.scope import access_staff, access_team, access_unit, require, 
 
 
 class UnitSerializer(serializers.ModelSerializer[Unit]):
-    parent = serializers.UUIDField(source="parent_id", allow_null=True, read_only=True)
-
     class Meta:
         model = Unit
         fields = ["id", "kind", "name", "code", "parent", "depth", "is_active"]
@@ -50,8 +48,15 @@ class StaffSerializer(serializers.ModelSerializer[User]):
 
     class Meta:
         model = User
-        fields = ["id", "username", "name", "is_active", "profession", "qualification",
-                  "memberships"]
+        fields = [
+            "id",
+            "username",
+            "name",
+            "is_active",
+            "profession",
+            "qualification",
+            "memberships",
+        ]
 
 
 class StaffList(generics.ListAPIView[User]):
@@ -84,9 +89,7 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
         fields = ["id", "unit", "kind", "name", "is_active", "members"]
 
     def get_members(self, team: Team) -> list[dict[str, Any]]:
-        return [
-            {"user": str(m.user_id), "is_leader": m.is_leader} for m in team.members.all()
-        ]
+        return [{"user": str(m.user_id), "is_leader": m.is_leader} for m in team.members.all()]
 
 
 class TeamList(generics.ListAPIView[Team]):

@@ -49,9 +49,7 @@ ALLOWED_PARENT_KINDS: dict[str, frozenset[str]] = {
     UnitKind.PSYCHIATRIC_INSTITUTION: frozenset({UnitKind.CITY, UnitKind.DISTRICT}),
     UnitKind.SCHOOL: frozenset({UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET}),
     UnitKind.HOTLINE_CENTRE: frozenset({UnitKind.CITY, UnitKind.DISTRICT}),
-    UnitKind.SERVICE_STATION: frozenset(
-        {UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY}
-    ),
+    UnitKind.SERVICE_STATION: frozenset({UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY}),
     UnitKind.CIVIL_AFFAIRS: frozenset({UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET}),
 }
 ROOT_KINDS = frozenset({UnitKind.CITY})
@@ -64,12 +62,18 @@ class Unit(models.Model):
     kind = models.CharField(_("kind"), max_length=32, choices=UnitKind.choices)
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(
-        _("administrative code"), max_length=32, blank=True,
+        _("administrative code"),
+        max_length=32,
+        blank=True,
         help_text=_("Optional official code, e.g. the administrative division code."),
     )
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent unit"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     path = models.CharField(max_length=700, unique=True, editable=False)
     depth = models.PositiveSmallIntegerField(editable=False, default=0)
@@ -120,7 +124,10 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
 
@@ -173,7 +180,9 @@ class StaffProfile(models.Model):
         _("profession"), max_length=32, choices=Profession.choices, default=Profession.OTHER
     )
     qualification = models.CharField(
-        _("qualification"), max_length=32, choices=Qualification.choices,
+        _("qualification"),
+        max_length=32,
+        choices=Qualification.choices,
         default=Qualification.NONE,
     )
     qualification_number = models.CharField(_("certificate number"), max_length=64, blank=True)
@@ -191,8 +200,10 @@ class StaffProfile(models.Model):
     @property
     def is_qualified_counsellor(self) -> bool:
         return self.qualification in {
-            Qualification.COUNSELLOR_L2, Qualification.COUNSELLOR_L3,
-            Qualification.PSYCHOTHERAPIST, Qualification.PSYCHIATRIST,
+            Qualification.COUNSELLOR_L2,
+            Qualification.COUNSELLOR_L3,
+            Qualification.PSYCHOTHERAPIST,
+            Qualification.PSYCHIATRIST,
         }
 
 
@@ -250,9 +261,7 @@ class TeamMember(models.Model):
     class Meta:
         verbose_name = _("team member")
         verbose_name_plural = _("team members")
-        constraints = [
-            models.UniqueConstraint(fields=["team", "user"], name="team_member_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="team_member_unique")]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"
@@ -268,7 +277,8 @@ class ConfidentialityAgreement(models.Model):
     signed_on = models.DateField(_("signed on"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     document_reference = models.CharField(
-        _("document reference"), max_length=100,
+        _("document reference"),
+        max_length=100,
         help_text=_("Where the signed paper is kept, e.g. an archive number."),
     )
     recorded_by = models.ForeignKey(

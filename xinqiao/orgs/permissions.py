@@ -76,8 +76,18 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 
 # Which unit kinds a role can be held in (kind values of ``xinqiao.orgs.models.UnitKind``).
 _FRONTLINE_KINDS = frozenset(
-    {"city", "district", "street", "community", "service_station", "hotline_centre",
-     "designated_hospital", "psychiatric_institution", "school", "civil_affairs"}
+    {
+        "city",
+        "district",
+        "street",
+        "community",
+        "service_station",
+        "hotline_centre",
+        "designated_hospital",
+        "psychiatric_institution",
+        "school",
+        "civil_affairs",
+    }
 )
 ROLE_UNIT_KINDS: dict[Role, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset({"city", "district"}),
@@ -132,7 +142,13 @@ def render_markdown() -> str:
     for action in Action:
         marks = ["✓" if action in PERMISSIONS[r] else "" for r in roles]
         lines.append(f"| `{action.value}` {action.label} | " + " | ".join(marks) + " |")
-    lines += ["", "## Roles", "", "| role | 中文 | may be held in | may grant |", "| --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Roles",
+        "",
+        "| role | 中文 | may be held in | may grant |",
+        "| --- | --- | --- | --- |",
+    ]
     from django.utils import translation
 
     for role in roles:

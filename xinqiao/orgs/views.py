@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from xinqiao.accounts import actions as account_actions
 from xinqiao.accounts.models import User
 from xinqiao.audit.log import log_access
+from xinqiao.audit.models import AccessKind
 from xinqiao.orgs import actions
 from xinqiao.orgs.forms import (
     AgreementForm,
@@ -78,9 +79,13 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
     if not show_inactive:
         units = units.filter(is_active=True)
     return render(
-        request, "orgs/unit_tree.html",
-        {"tree": _tree(list(units)), "show_inactive": show_inactive,
-         "can_manage": can(request.user, Action.UNIT_MANAGE)},
+        request,
+        "orgs/unit_tree.html",
+        {
+            "tree": _tree(list(units)),
+            "show_inactive": show_inactive,
+            "can_manage": can(request.user, Action.UNIT_MANAGE),
+        },
     )
 
 
@@ -96,10 +101,17 @@ def unit_detail(request: HttpRequest, unit_id: Any) -> HttpResponse:
     teams = Team.objects.filter(unit=unit).annotate(n=Count("members"))
     addable = [k for k in UnitKind if unit.kind in ALLOWED_PARENT_KINDS[k]]
     return render(
-        request, "orgs/unit_detail.html",
-        {"unit": unit, "ancestors": unit.ancestors(), "children": children,
-         "memberships": memberships, "teams": teams, "addable_kinds": addable,
-         "can_manage": can(request.user, Action.UNIT_MANAGE, unit)},
+        request,
+        "orgs/unit_detail.html",
+        {
+            "unit": unit,
+            "ancestors": unit.ancestors(),
+            "children": children,
+            "memberships": memberships,
+            "teams": teams,
+            "addable_kinds": addable,
+            "can_manage": can(request.user, Action.UNIT_MANAGE, unit),
+        },
     )
 
 
@@ -107,7 +119,7 @@ def unit_detail(request: HttpRequest, unit_id: Any) -> HttpResponse:
 def unit_create(request: HttpRequest, unit_id: Any) -> HttpResponse:
     parent = access_unit(request.user, unit_id)
     require(request.user, Action.UNIT_MANAGE, parent)
-    form = UnitForm(request.POST or None, initial={"kind": request.GET.get("kind")})
+    form = UnitForm(request.POST or None, initial={"kind": request.GET.get("kind")}, parent=parent)
     if request.method == "POST" and form.is_valid():
         try:
             unit = actions.create_unit(acting_user=request.user, parent=parent, **form.cleaned_data)
@@ -116,8 +128,9 @@ def unit_create(request: HttpRequest, unit_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Unit created."))
             return redirect("orgs:unit", unit_id=unit.id)
-    return render(request, "orgs/unit_form.html",
-                  {"form": form, "parent": parent, "title": _("New unit")})
+    return render(
+        request, "orgs/unit_form.html", {"form": form, "parent": parent, "title": _("New unit")}
+    )
 
 
 @login_required
@@ -133,8 +146,9 @@ def unit_edit(request: HttpRequest, unit_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Unit renamed."))
             return redirect("orgs:unit", unit_id=unit.id)
-    return render(request, "orgs/unit_form.html",
-                  {"form": form, "unit": unit, "title": _("Rename unit")})
+    return render(
+        request, "orgs/unit_form.html", {"form": form, "unit": unit, "title": _("Rename unit")}
+    )
 
 
 @login_required
@@ -149,15 +163,17 @@ def unit_move(request: HttpRequest, unit_id: Any) -> HttpResponse:
     form = MoveForm(request.POST or None, units=targets)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.move_unit(acting_user=request.user, unit=unit,
-                              new_parent=form.cleaned_data["parent"])
+            actions.move_unit(
+                acting_user=request.user, unit=unit, new_parent=form.cleaned_data["parent"]
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Unit moved."))
             return redirect("orgs:unit", unit_id=unit.id)
-    return render(request, "orgs/unit_form.html",
-                  {"form": form, "unit": unit, "title": _("Move unit")})
+    return render(
+        request, "orgs/unit_form.html", {"form": form, "unit": unit, "title": _("Move unit")}
+    )
 
 
 @login_required
@@ -192,15 +208,21 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         users = users.filter(Q(name__icontains=query) | Q(username__icontains=query))
     users = users.select_related("staff_profile").prefetch_related("memberships__unit")
     signed = set(
-        ConfidentialityAgreement.objects.filter(revoked_at__isnull=True)
-        .values_list("user_id", flat=True)
+        ConfidentialityAgreement.objects.filter(revoked_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
     )
     page = Paginator(users.order_by("username"), 50).get_page(request.GET.get("page"))
-    log_access(request, None, kind="list", object_type="accounts.user")
+    log_access(request, None, kind=AccessKind.LIST, object_type="accounts.user")
     return render(
-        request, "orgs/staff_list.html",
-        {"page": page, "q": query, "signed": signed,
-         "can_manage": can(request.user, Action.STAFF_MANAGE)},
+        request,
+        "orgs/staff_list.html",
+        {
+            "page": page,
+            "q": query,
+            "signed": signed,
+            "can_manage": can(request.user, Action.STAFF_MANAGE),
+        },
     )
 
 
@@ -212,14 +234,20 @@ def staff_detail(request: HttpRequest, staff_id: Any) -> HttpResponse:
     memberships = Membership.objects.filter(user=person).select_related("unit")
     manageable = any(can(request.user, Action.STAFF_MANAGE, m.unit) for m in memberships)
     return render(
-        request, "orgs/staff_detail.html",
-        {"person": person, "profile": profile, "memberships": memberships,
-         "agreements": ConfidentialityAgreement.objects.filter(user=person),
-         "has_agreement": has_confidentiality_agreement(person),
-         "teams": TeamMember.objects.filter(user=person).select_related("team__unit"),
-         "can_manage": manageable and person.pk != request.user.pk,
-         "can_record": any(can(request.user, Action.AGREEMENT_RECORD, m.unit)
-                           for m in memberships)},
+        request,
+        "orgs/staff_detail.html",
+        {
+            "person": person,
+            "profile": profile,
+            "memberships": memberships,
+            "agreements": ConfidentialityAgreement.objects.filter(user=person),
+            "has_agreement": has_confidentiality_agreement(person),
+            "teams": TeamMember.objects.filter(user=person).select_related("team__unit"),
+            "can_manage": manageable and person.pk != request.user.pk,
+            "can_record": any(
+                can(request.user, Action.AGREEMENT_RECORD, m.unit) for m in memberships
+            ),
+        },
     )
 
 
@@ -253,21 +281,26 @@ def staff_profile_edit(request: HttpRequest, staff_id: Any) -> HttpResponse:
     profile = StaffProfile.objects.filter(user=person).first()
     initial = {}
     if profile is not None:
-        initial = {"profession": profile.profession, "qualification": profile.qualification,
-                   "qualification_number": profile.qualification_number,
-                   "is_file_custodian": profile.is_file_custodian}
+        initial = {
+            "profession": profile.profession,
+            "qualification": profile.qualification,
+            "qualification_number": profile.qualification_number,
+            "is_file_custodian": profile.is_file_custodian,
+        }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.update_staff_profile(acting_user=request.user, user=person,
-                                         **form.cleaned_data)
+            actions.update_staff_profile(acting_user=request.user, user=person, **form.cleaned_data)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Profile saved."))
             return redirect("orgs:staff", staff_id=person.pk)
-    return render(request, "orgs/staff_form.html",
-                  {"form": form, "person": person, "title": _("Profession and qualification")})
+    return render(
+        request,
+        "orgs/staff_form.html",
+        {"form": form, "person": person, "title": _("Profession and qualification")},
+    )
 
 
 @login_required
@@ -283,8 +316,11 @@ def staff_grant(request: HttpRequest, staff_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Role granted."))
             return redirect("orgs:staff", staff_id=person.pk)
-    return render(request, "orgs/staff_form.html",
-                  {"form": form, "person": person, "title": _("Grant a role")})
+    return render(
+        request,
+        "orgs/staff_form.html",
+        {"form": form, "person": person, "title": _("Grant a role")},
+    )
 
 
 @login_required
@@ -313,8 +349,11 @@ def agreement_add(request: HttpRequest, staff_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Agreement recorded."))
             return redirect("orgs:staff", staff_id=person.pk)
-    return render(request, "orgs/staff_form.html",
-                  {"form": form, "person": person, "title": _("Record a confidentiality agreement")})
+    return render(
+        request,
+        "orgs/staff_form.html",
+        {"form": form, "person": person, "title": _("Record a confidentiality agreement")},
+    )
 
 
 @login_required
@@ -339,8 +378,9 @@ def agreement_revoke(request: HttpRequest, agreement_id: Any) -> HttpResponse:
 def staff_set_active(request: HttpRequest, staff_id: Any) -> HttpResponse:
     person = access_staff(request.user, staff_id)
     try:
-        account_actions.set_user_active(acting_user=request.user, user=person,
-                                        active=request.POST.get("active") == "1")
+        account_actions.set_user_active(
+            acting_user=request.user, user=person, active=request.POST.get("active") == "1"
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -369,13 +409,14 @@ def staff_unlock(request: HttpRequest, staff_id: Any) -> HttpResponse:
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
     teams = (
-        scoped(Team.objects.all(), request.user)
-        .select_related("unit")
-        .annotate(n=Count("members"))
+        scoped(Team.objects.all(), request.user).select_related("unit").annotate(n=Count("members"))
     )
     rows = [{"team": t, "problem": t.staffing_problem(t.n)} for t in teams]
-    return render(request, "orgs/team_list.html",
-                  {"rows": rows, "can_manage": can(request.user, Action.TEAM_MANAGE)})
+    return render(
+        request,
+        "orgs/team_list.html",
+        {"rows": rows, "can_manage": can(request.user, Action.TEAM_MANAGE)},
+    )
 
 
 @login_required
@@ -385,13 +426,13 @@ def team_detail(request: HttpRequest, team_id: Any) -> HttpResponse:
     can_manage = can(request.user, Action.TEAM_MANAGE, team.unit)
     form = None
     if can_manage:
-        candidates = scoped(User.objects.filter(is_active=True), request.user,
-                            Action.STAFF_VIEW).exclude(team_memberships__team=team)
+        candidates = scoped(
+            User.objects.filter(is_active=True), request.user, Action.STAFF_VIEW
+        ).exclude(team_memberships__team=team)
         form = TeamMemberForm(request.POST or None, users=candidates)
         if request.method == "POST" and form.is_valid():
             try:
-                actions.add_team_member(acting_user=request.user, team=team,
-                                        **form.cleaned_data)
+                actions.add_team_member(acting_user=request.user, team=team, **form.cleaned_data)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -400,9 +441,15 @@ def team_detail(request: HttpRequest, team_id: Any) -> HttpResponse:
     elif request.method == "POST":
         require(request.user, Action.TEAM_MANAGE, team.unit)
     return render(
-        request, "orgs/team_detail.html",
-        {"team": team, "members": members, "form": form, "can_manage": can_manage,
-         "problem": team.staffing_problem(len(members))},
+        request,
+        "orgs/team_detail.html",
+        {
+            "team": team,
+            "members": members,
+            "form": form,
+            "can_manage": can_manage,
+            "problem": team.staffing_problem(len(members)),
+        },
     )
 
 

@@ -28,11 +28,20 @@ class Command(BaseCommand):
         password = os.environ.get("XINQIAO_ADMIN_PASSWORD") or getpass.getpass("Password: ")
         try:
             with transaction.atomic():
-                city = create_unit(acting_user=None, kind=UnitKind.CITY,
-                                   name=options["city"], parent=None)
-                create_staff(acting_user=None, username=options["admin"], name=options["name"],
-                             password=password, unit=city, role=Role.SYSTEM_ADMIN,
-                             profession=Profession.CIVIL_SERVANT)
+                city = create_unit(
+                    acting_user=None, kind=UnitKind.CITY, name=options["city"], parent=None
+                )
+                create_staff(
+                    acting_user=None,
+                    username=options["admin"],
+                    name=options["name"],
+                    password=password,
+                    unit=city,
+                    role=Role.SYSTEM_ADMIN,
+                    profession=Profession.CIVIL_SERVANT,
+                )
         except ValidationError as exc:
-            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+            raise CommandError(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from None
         self.stdout.write(f"created {city.name} and administrator {options['admin']}")

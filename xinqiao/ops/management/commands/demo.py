@@ -16,6 +16,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if Unit.objects.exists():
-            raise CommandError("the database already has units; demo data goes only into an empty one")
+            raise CommandError(
+                "the database already has units; demo data goes only into an empty one"
+            )
         demo = build_demo_city(seed=options["seed"])
-        self.stdout.write(f"demo city loaded: {Unit.objects.count()} units, {len(demo.users)} staff")
+        self.stdout.write(
+            f"demo city loaded: {Unit.objects.count()} units, {len(demo.users)} staff"
+        )

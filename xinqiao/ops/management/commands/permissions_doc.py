@@ -27,7 +27,9 @@ class Command(BaseCommand):
         text = rendered()
         if options["check"]:
             if not DOC.exists() or DOC.read_text(encoding="utf-8") != text:
-                raise CommandError("docs/permissions.md is out of date: run `xinqiao permissions_doc`")
+                raise CommandError(
+                    "docs/permissions.md is out of date: run `xinqiao permissions_doc`"
+                )
             self.stdout.write("docs/permissions.md is up to date")
             return
         DOC.parent.mkdir(exist_ok=True)

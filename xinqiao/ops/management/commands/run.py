@@ -43,7 +43,7 @@ class Command(BaseCommand):
             demo_loaded = True
         worker = None
         if not options["no_worker"]:
-            worker = subprocess.Popen([sys.executable, "-m", "xinqiao.cli", "worker"])  # noqa: S603
+            worker = subprocess.Popen([sys.executable, "-m", "xinqiao.cli", "worker"])
         port = settings.XINQIAO_PORT
         self.stdout.write("")
         self.stdout.write(f"Xinqiao is running at http://127.0.0.1:{port}/")
@@ -63,8 +63,14 @@ class Command(BaseCommand):
 
             from xinqiao.wsgi import application
 
-            serve(application, host="127.0.0.1", port=port, threads=options["threads"],
-                  ident="xinqiao", _quiet=True)
+            serve(
+                application,
+                host="127.0.0.1",
+                port=port,
+                threads=options["threads"],
+                ident="xinqiao",
+                _quiet=True,
+            )
         except KeyboardInterrupt:
             pass
         finally:

@@ -1,0 +1,81 @@
+"""The UI shell in a real browser: Debian's Chromium driven by Playwright (issue #2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from xinqiao.ops.demo import DEMO_PASSWORD, build_demo_city
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.enable_socket]
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # itself are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def sign_in(page: Page, base_url: str, username: str) -> None:
+    page.goto(base_url + "/")
+    expect(page.get_by_role("heading", name="登录")).to_be_visible()
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_community_worker_in_chinese_sees_only_their_community(live_server, browser):
+    demo = build_demo_city()
+    own, other = demo.communities[0], demo.communities[1]
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, live_server.url, "c1_worker")
+
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("工作台")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="组织架构").click()
+    tree = page.get_by_role("tree")
+    expect(tree).to_contain_text(own.name)
+    expect(tree).to_contain_text("第一网格")
+    expect(tree).not_to_contain_text(other.name)
+    expect(tree).not_to_contain_text(demo.city.name)
+
+    # A unit of another community is "not found", exactly like one that does not exist.
+    response = page.goto(f"{live_server.url}/org/units/{other.pk}/")
+    assert response is not None
+    assert response.status == 404
+    expect(page.locator("main")).not_to_contain_text(other.name)
+
+    # Phone width: the page reflows instead of scrolling sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/org/units/{own.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(own.name)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # English is one switch away and stays for the session.
+    page.get_by_label("语言").select_option("en")
+    page.get_by_role("button", name="切换").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(live_server.url + "/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Workbench")
+    context.close()
