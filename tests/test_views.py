@@ -21,7 +21,7 @@ class UnitPageTests(PersonaTestCase):
         response = client.post(f"/org/units/{self.c1.pk}/new/", {"kind": "district", "name": ""})
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, 'id="id_name-error"')
-        self.assertContains(response, "该字段是必填项")
+        self.assertContains(response, "必填")
         self.assertEqual(Unit.objects.count(), before)
 
     def test_move_form_offers_only_valid_parents(self):
