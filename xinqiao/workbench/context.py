@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from xinqiao.accounts.twofactor import second_factor_required
 from xinqiao.orgs.scope import can
 from xinqiao.workbench.nav import NAV
 
@@ -13,6 +14,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    if not getattr(user, "is_verified", lambda: False)() and second_factor_required(user):
+        return {"nav_items": []}  # nothing to navigate to until the second factor is done
     items = []
     for item in NAV:
         if item.action is None or can(user, item.action):

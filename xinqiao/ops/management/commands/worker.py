@@ -12,7 +12,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=None, help="worker threads")
         parser.add_argument(
-            "--no-periodic", action="store_true",
+            "--no-periodic",
+            action="store_true",
             help="do not schedule periodic jobs (run them on exactly one worker)",
         )
 
