@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -10,6 +11,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from xinqiao.ops.demo import DEMO_PASSWORD, build_demo_city
 
 CHROMIUM = "/usr/bin/chromium"
+# axe-core (MPL-2.0, vendored from the npm registry) checks the pages for WCAG problems.
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -33,6 +36,19 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+def serious_accessibility_problems(page: Page) -> list[str]:
+    """Violations of impact "serious" or "critical" found by axe-core on the current page."""
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}×)"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def sign_in(page: Page, base_url: str, username: str) -> None:
@@ -72,6 +88,18 @@ def test_community_worker_in_chinese_sees_only_their_community(live_server, brow
     expect(page.get_by_role("heading", level=1)).to_contain_text(own.name)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
+    # No serious accessibility problems on the pages of the shell, at either width.
+    for path in (
+        "/",
+        "/org/units/",
+        f"/org/units/{own.pk}/",
+        "/org/staff/",
+        "/org/teams/",
+        "/accounts/me/",
+    ):
+        page.goto(live_server.url + path)
+        assert serious_accessibility_problems(page) == [], path
+
     # English is one switch away and stays for the session.
     page.get_by_label("语言").select_option("en")
     page.get_by_role("button", name="切换").click()
@@ -79,3 +107,18 @@ def test_community_worker_in_chinese_sees_only_their_community(live_server, brow
     page.goto(live_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Workbench")
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_in_and_second_factor_pages_are_accessible(live_server, browser):
+    build_demo_city()
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page.goto(live_server.url + "/accounts/login/")
+    assert serious_accessibility_problems(page) == []
+    sign_in(page, live_server.url, "city_admin")
+    # An administrator lands on the TOTP enrolment page and nowhere else.
+    expect(page).to_have_url(live_server.url + "/accounts/2fa/setup/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("双因素验证")
+    assert serious_accessibility_problems(page) == []
+    page.goto(live_server.url + "/org/units/")
+    expect(page).to_have_url(live_server.url + "/accounts/2fa/setup/")

@@ -117,7 +117,7 @@ def unlock_user(*, acting_user: Any, user: User) -> int:
 
 
 @transaction.atomic
-def change_password(*, user: User, old_password: str, new_password: str) -> None:
+def change_password(*, user: User, old_password: str, new_password: str) -> User:
     if not user.check_password(old_password):
         raise ValidationError({"old_password": _("Your current password is not correct.")})
     try:
@@ -127,6 +127,7 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
     user.set_password(new_password)
     with acting(user):
         user.save(update_fields=["password"])
+    return user
 
 
 @transaction.atomic

@@ -8,7 +8,6 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -24,7 +23,7 @@ from xinqiao.audit.log import client_ip
 from xinqiao.lib.ratelimit import hit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can
-from xinqiao.workbench.forms import apply_errors
+from xinqiao.workbench.forms import submit
 
 
 class XinqiaoLoginView(LoginView):
@@ -109,19 +108,21 @@ def twofa_verify(request: HttpRequest) -> HttpResponse:
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.change_password(
-                user=request.user,  # type: ignore[arg-type]
-                old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["new_password"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
-            messages.success(request, _("Password changed."))
-            return redirect("accounts:account")
+    if (
+        submit(
+            request,
+            form,
+            lambda data: actions.change_password(
+                user=cast(User, request.user),
+                old_password=data["old_password"],
+                new_password=data["new_password"],
+            ),
+            _("Password changed."),
+        )
+        is not None
+    ):
+        update_session_auth_hash(request, cast(User, request.user))
+        return redirect("accounts:account")
     return render(
         request,
         "accounts/account.html",
@@ -134,18 +135,17 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if not can(request.user, Action.API_TOKEN_OWN):
         raise Http404
     form = TokenForm(request.POST or None)
-    new_token = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            _row, new_token = actions.issue_api_token(
-                user=request.user,  # type: ignore[arg-type]
-                name=form.cleaned_data["name"],
-                days=form.cleaned_data["days"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            form = TokenForm()
+    issued = submit(
+        request,
+        form,
+        lambda data: actions.issue_api_token(
+            user=cast(User, request.user), name=data["name"], days=data["days"]
+        ),
+        _("Token created."),
+    )
+    new_token = issued[1] if issued is not None else None
+    if issued is not None:
+        form = TokenForm()
     rows = ApiToken.objects.filter(user=cast(User, request.user))
     return render(
         request, "accounts/tokens.html", {"form": form, "tokens": rows, "new_token": new_token}
@@ -158,7 +158,7 @@ def token_revoke(request: HttpRequest, token_id: Any) -> HttpResponse:
     token = ApiToken.objects.filter(user=cast(User, request.user), pk=token_id).first()
     if token is None:
         raise Http404
-    actions.revoke_api_token(user=request.user, token=token)  # type: ignore[arg-type]
+    actions.revoke_api_token(user=cast(User, request.user), token=token)
     messages.success(request, _("Token revoked."))
     return redirect("accounts:tokens")
 

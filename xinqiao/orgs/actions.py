@@ -31,7 +31,7 @@ from xinqiao.orgs.models import (
     UnitKind,
 )
 from xinqiao.orgs.permissions import ROLE_UNIT_KINDS, Action, Role
-from xinqiao.orgs.scope import can, can_grant, forget_grants, require
+from xinqiao.orgs.scope import can, can_act_on_staff, can_grant, forget_grants, require
 
 
 def _clean_name(name: str, field: str = "name") -> str:
@@ -254,13 +254,14 @@ def update_staff_profile(
 
 
 def _require_staff_manage(acting_user: Any, user: Any) -> None:
-    """The actor must manage staff in a unit where ``user`` holds a role (or be granting the
-    first one, which ``grant_role`` checks)."""
-    units = [m.unit for m in Membership.objects.filter(user=user).select_related("unit")]
-    if units and not any(can(acting_user, Action.STAFF_MANAGE, u) for u in units):
+    """The actor must manage staff in a unit where ``user`` holds a role (or, for someone who
+    holds none yet, anywhere: ``grant_role`` then checks the unit)."""
+    if Membership.objects.filter(user=user).exists():
+        allowed = can_act_on_staff(acting_user, Action.STAFF_MANAGE, user)
+    else:
+        allowed = can(acting_user, Action.STAFF_MANAGE)
+    if not allowed:
         raise ValidationError({"user": _("This person is outside the units you manage.")})
-    if not units and not can(acting_user, Action.STAFF_MANAGE):
-        raise ValidationError({"user": _("You do not have permission to do this.")})
 
 
 @transaction.atomic
@@ -272,8 +273,7 @@ def record_agreement(
     document_reference: str,
     valid_until: date | None = None,
 ) -> ConfidentialityAgreement:
-    units = [m.unit for m in Membership.objects.filter(user=user).select_related("unit")]
-    if not any(can(acting_user, Action.AGREEMENT_RECORD, u) for u in units):
+    if not can_act_on_staff(acting_user, Action.AGREEMENT_RECORD, user):
         raise ValidationError({"user": _("This person is outside the units you manage.")})
     document_reference = (document_reference or "").strip()
     if not document_reference:
@@ -294,8 +294,7 @@ def record_agreement(
 
 @transaction.atomic
 def revoke_agreement(*, acting_user: Any, agreement: ConfidentialityAgreement) -> None:
-    units = [m.unit for m in Membership.objects.filter(user=agreement.user).select_related("unit")]
-    if not any(can(acting_user, Action.AGREEMENT_RECORD, u) for u in units):
+    if not can_act_on_staff(acting_user, Action.AGREEMENT_RECORD, agreement.user):
         raise ValidationError({"user": _("This person is outside the units you manage.")})
     if agreement.revoked_at is not None:
         raise ValidationError({"agreement": _("This agreement is already revoked.")})

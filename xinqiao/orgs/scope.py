@@ -115,6 +115,12 @@ def require(user: Any, action: Action, unit: Unit | None = None) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
+def can_act_on_staff(user: Any, action: Action, person: Any) -> bool:
+    """May ``user`` do ``action`` to ``person``: in some unit where ``person`` holds a role?"""
+    units = [m.unit for m in Membership.objects.filter(user=person).select_related("unit")]
+    return any(can(user, action, unit) for unit in units)
+
+
 def is_administrator(user: Any) -> bool:
     return any(g.role in ADMIN_ROLES for g in grants(user))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -48,11 +48,12 @@ from xinqiao.orgs.scope import (
     access_team,
     access_unit,
     can,
+    can_act_on_staff,
     has_confidentiality_agreement,
     require,
     scoped,
 )
-from xinqiao.workbench.forms import apply_errors
+from xinqiao.workbench.forms import report, submit
 
 
 def _tree(units: list[Unit]) -> list[dict[str, Any]]:
@@ -120,14 +121,14 @@ def unit_create(request: HttpRequest, unit_id: Any) -> HttpResponse:
     parent = access_unit(request.user, unit_id)
     require(request.user, Action.UNIT_MANAGE, parent)
     form = UnitForm(request.POST or None, initial={"kind": request.GET.get("kind")}, parent=parent)
-    if request.method == "POST" and form.is_valid():
-        try:
-            unit = actions.create_unit(acting_user=request.user, parent=parent, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Unit created."))
-            return redirect("orgs:unit", unit_id=unit.id)
+    unit = submit(
+        request,
+        form,
+        lambda data: actions.create_unit(acting_user=request.user, parent=parent, **data),
+        _("Unit created."),
+    )
+    if unit is not None:
+        return redirect("orgs:unit", unit_id=unit.id)
     return render(
         request, "orgs/unit_form.html", {"form": form, "parent": parent, "title": _("New unit")}
     )
@@ -138,14 +139,16 @@ def unit_edit(request: HttpRequest, unit_id: Any) -> HttpResponse:
     unit = access_unit(request.user, unit_id)
     require(request.user, Action.UNIT_MANAGE, unit)
     form = RenameForm(request.POST or None, initial={"name": unit.name, "code": unit.code})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.rename_unit(acting_user=request.user, unit=unit, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Unit renamed."))
-            return redirect("orgs:unit", unit_id=unit.id)
+    if (
+        submit(
+            request,
+            form,
+            lambda data: actions.rename_unit(acting_user=request.user, unit=unit, **data),
+            _("Unit renamed."),
+        )
+        is not None
+    ):
+        return redirect("orgs:unit", unit_id=unit.id)
     return render(
         request, "orgs/unit_form.html", {"form": form, "unit": unit, "title": _("Rename unit")}
     )
@@ -161,16 +164,18 @@ def unit_move(request: HttpRequest, unit_id: Any) -> HttpResponse:
         .exclude(path__startswith=unit.path)
     )
     form = MoveForm(request.POST or None, units=targets)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.move_unit(
-                acting_user=request.user, unit=unit, new_parent=form.cleaned_data["parent"]
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Unit moved."))
-            return redirect("orgs:unit", unit_id=unit.id)
+    if (
+        submit(
+            request,
+            form,
+            lambda data: actions.move_unit(
+                acting_user=request.user, unit=unit, new_parent=data["parent"]
+            ),
+            _("Unit moved."),
+        )
+        is not None
+    ):
+        return redirect("orgs:unit", unit_id=unit.id)
     return render(
         request, "orgs/unit_form.html", {"form": form, "unit": unit, "title": _("Move unit")}
     )
@@ -181,17 +186,18 @@ def unit_move(request: HttpRequest, unit_id: Any) -> HttpResponse:
 def unit_set_active(request: HttpRequest, unit_id: Any) -> HttpResponse:
     unit = access_unit(request.user, unit_id)
     require(request.user, Action.UNIT_MANAGE, unit)
-    activate = request.POST.get("active") == "1"
-    try:
-        if activate:
-            actions.reactivate_unit(acting_user=request.user, unit=unit)
-            messages.success(request, _("Unit reactivated."))
-        else:
-            actions.deactivate_unit(acting_user=request.user, unit=unit)
-            messages.success(request, _("Unit deactivated."))
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+    if request.POST.get("active") == "1":
+        report(
+            request,
+            lambda: actions.reactivate_unit(acting_user=request.user, unit=unit),
+            _("Unit reactivated."),
+        )
+    else:
+        report(
+            request,
+            lambda: actions.deactivate_unit(acting_user=request.user, unit=unit),
+            _("Unit deactivated."),
+        )
     return redirect("orgs:unit", unit_id=unit.id)
 
 
@@ -232,7 +238,7 @@ def staff_detail(request: HttpRequest, staff_id: Any) -> HttpResponse:
     log_access(request, person)
     profile = StaffProfile.objects.filter(user=person).first()
     memberships = Membership.objects.filter(user=person).select_related("unit")
-    manageable = any(can(request.user, Action.STAFF_MANAGE, m.unit) for m in memberships)
+    manageable = can_act_on_staff(request.user, Action.STAFF_MANAGE, person)
     return render(
         request,
         "orgs/staff_detail.html",
@@ -244,9 +250,7 @@ def staff_detail(request: HttpRequest, staff_id: Any) -> HttpResponse:
             "has_agreement": has_confidentiality_agreement(person),
             "teams": TeamMember.objects.filter(user=person).select_related("team__unit"),
             "can_manage": manageable and person.pk != request.user.pk,
-            "can_record": any(
-                can(request.user, Action.AGREEMENT_RECORD, m.unit) for m in memberships
-            ),
+            "can_record": can_act_on_staff(request.user, Action.AGREEMENT_RECORD, person),
         },
     )
 
@@ -256,28 +260,32 @@ def staff_create(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.STAFF_MANAGE)
     units = scoped(Unit.objects.filter(is_active=True), request.user, Action.STAFF_MANAGE)
     form = StaffForm(request.POST or None, units=units)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = account_actions.create_staff(acting_user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Account created."))
-            return redirect("orgs:staff", staff_id=user.pk)
+    user = submit(
+        request,
+        form,
+        lambda data: account_actions.create_staff(acting_user=request.user, **data),
+        _("Account created."),
+    )
+    if user is not None:
+        return redirect("orgs:staff", staff_id=user.pk)
     return render(request, "orgs/staff_form.html", {"form": form, "title": _("New staff account")})
 
 
-def _managed_staff(request: HttpRequest, staff_id: Any) -> User:
+def _staff_for(request: HttpRequest, staff_id: Any, action: Action) -> User:
+    """The staff member (404 outside scope), if the user may do ``action`` to them (else 403)."""
     person = access_staff(request.user, staff_id)
-    units = [m.unit for m in Membership.objects.filter(user=person).select_related("unit")]
-    if not any(can(request.user, Action.STAFF_MANAGE, u) for u in units):
+    if not can_act_on_staff(request.user, action, person):
         raise PermissionDenied(_("You do not have permission to do this."))
     return person
 
 
+def _staff_form_page(request: HttpRequest, form: Any, person: User, title: str) -> HttpResponse:
+    return render(request, "orgs/staff_form.html", {"form": form, "person": person, "title": title})
+
+
 @login_required
 def staff_profile_edit(request: HttpRequest, staff_id: Any) -> HttpResponse:
-    person = _managed_staff(request, staff_id)
+    person = _staff_for(request, staff_id, Action.STAFF_MANAGE)
     profile = StaffProfile.objects.filter(user=person).first()
     initial = {}
     if profile is not None:
@@ -288,72 +296,66 @@ def staff_profile_edit(request: HttpRequest, staff_id: Any) -> HttpResponse:
             "is_file_custodian": profile.is_file_custodian,
         }
     form = ProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.update_staff_profile(acting_user=request.user, user=person, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Profile saved."))
-            return redirect("orgs:staff", staff_id=person.pk)
-    return render(
-        request,
-        "orgs/staff_form.html",
-        {"form": form, "person": person, "title": _("Profession and qualification")},
-    )
+    if (
+        submit(
+            request,
+            form,
+            lambda data: actions.update_staff_profile(
+                acting_user=request.user, user=person, **data
+            ),
+            _("Profile saved."),
+        )
+        is not None
+    ):
+        return redirect("orgs:staff", staff_id=person.pk)
+    return _staff_form_page(request, form, person, _("Profession and qualification"))
 
 
 @login_required
 def staff_grant(request: HttpRequest, staff_id: Any) -> HttpResponse:
-    person = _managed_staff(request, staff_id)
+    person = _staff_for(request, staff_id, Action.STAFF_MANAGE)
     units = scoped(Unit.objects.filter(is_active=True), request.user, Action.STAFF_MANAGE)
     form = GrantForm(request.POST or None, units=units)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.grant_role(acting_user=request.user, user=person, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Role granted."))
-            return redirect("orgs:staff", staff_id=person.pk)
-    return render(
-        request,
-        "orgs/staff_form.html",
-        {"form": form, "person": person, "title": _("Grant a role")},
-    )
+    if (
+        submit(
+            request,
+            form,
+            lambda data: actions.grant_role(acting_user=request.user, user=person, **data),
+            _("Role granted."),
+        )
+        is not None
+    ):
+        return redirect("orgs:staff", staff_id=person.pk)
+    return _staff_form_page(request, form, person, _("Grant a role"))
 
 
 @login_required
 @require_POST
 def membership_revoke(request: HttpRequest, membership_id: Any) -> HttpResponse:
     membership = access_membership(request.user, membership_id)
-    try:
-        actions.revoke_role(acting_user=request.user, membership=membership)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("Role removed."))
+    report(
+        request,
+        lambda: actions.revoke_role(acting_user=request.user, membership=membership),
+        _("Role removed."),
+    )
     return redirect("orgs:staff", staff_id=membership.user_id)
 
 
 @login_required
 def agreement_add(request: HttpRequest, staff_id: Any) -> HttpResponse:
-    person = access_staff(request.user, staff_id)
+    person = _staff_for(request, staff_id, Action.AGREEMENT_RECORD)
     form = AgreementForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.record_agreement(acting_user=request.user, user=person, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Agreement recorded."))
-            return redirect("orgs:staff", staff_id=person.pk)
-    return render(
-        request,
-        "orgs/staff_form.html",
-        {"form": form, "person": person, "title": _("Record a confidentiality agreement")},
-    )
+    if (
+        submit(
+            request,
+            form,
+            lambda data: actions.record_agreement(acting_user=request.user, user=person, **data),
+            _("Agreement recorded."),
+        )
+        is not None
+    ):
+        return redirect("orgs:staff", staff_id=person.pk)
+    return _staff_form_page(request, form, person, _("Record a confidentiality agreement"))
 
 
 @login_required
@@ -363,43 +365,38 @@ def agreement_revoke(request: HttpRequest, agreement_id: Any) -> HttpResponse:
     if agreement is None:
         raise Http404
     access_staff(request.user, agreement.user_id)  # 404 outside scope
-    try:
-        actions.revoke_agreement(acting_user=request.user, agreement=agreement)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("Agreement revoked."))
+    report(
+        request,
+        lambda: actions.revoke_agreement(acting_user=request.user, agreement=agreement),
+        _("Agreement revoked."),
+    )
     return redirect("orgs:staff", staff_id=agreement.user_id)
 
 
 @login_required
 @require_POST
 def staff_set_active(request: HttpRequest, staff_id: Any) -> HttpResponse:
-    person = access_staff(request.user, staff_id)
-    try:
-        account_actions.set_user_active(
-            acting_user=request.user, user=person, active=request.POST.get("active") == "1"
-        )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("Account updated."))
+    person = _staff_for(request, staff_id, Action.STAFF_MANAGE)
+    active = request.POST.get("active") == "1"
+    report(
+        request,
+        lambda: account_actions.set_user_active(
+            acting_user=request.user, user=person, active=active
+        ),
+        _("Account updated."),
+    )
     return redirect("orgs:staff", staff_id=person.pk)
 
 
 @login_required
 @require_POST
 def staff_unlock(request: HttpRequest, staff_id: Any) -> HttpResponse:
-    person = access_staff(request.user, staff_id)
-    try:
-        account_actions.unlock_user(acting_user=request.user, user=person)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("Sign-in lockout cleared."))
+    person = _staff_for(request, staff_id, Action.STAFF_MANAGE)
+    report(
+        request,
+        lambda: account_actions.unlock_user(acting_user=request.user, user=person),
+        _("Sign-in lockout cleared."),
+    )
     return redirect("orgs:staff", staff_id=person.pk)
 
 
@@ -430,14 +427,13 @@ def team_detail(request: HttpRequest, team_id: Any) -> HttpResponse:
             User.objects.filter(is_active=True), request.user, Action.STAFF_VIEW
         ).exclude(team_memberships__team=team)
         form = TeamMemberForm(request.POST or None, users=candidates)
-        if request.method == "POST" and form.is_valid():
-            try:
-                actions.add_team_member(acting_user=request.user, team=team, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Member added."))
-                return redirect("orgs:team", team_id=team.id)
+        if submit(
+            request,
+            form,
+            lambda data: actions.add_team_member(acting_user=request.user, team=team, **data),
+            _("Member added."),
+        ):
+            return redirect("orgs:team", team_id=team.id)
     elif request.method == "POST":
         require(request.user, Action.TEAM_MANAGE, team.unit)
     return render(
@@ -458,14 +454,14 @@ def team_create(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.TEAM_MANAGE)
     units = scoped(Unit.objects.filter(is_active=True), request.user, Action.TEAM_MANAGE)
     form = TeamForm(request.POST or None, units=units)
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = actions.create_team(acting_user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Team created."))
-            return redirect("orgs:team", team_id=team.id)
+    team = submit(
+        request,
+        form,
+        lambda data: actions.create_team(acting_user=request.user, **data),
+        _("Team created."),
+    )
+    if team is not None:
+        return redirect("orgs:team", team_id=team.id)
     return render(request, "orgs/staff_form.html", {"form": form, "title": _("New team")})
 
 
