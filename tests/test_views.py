@@ -141,3 +141,25 @@ class WorkbenchTests(PersonaTestCase):
         )
         self.assertEqual(page.status_code, 404)
         self.assertNotIn("Traceback", page.content.decode())
+
+
+class ErrorPageTests(PersonaTestCase):
+    def test_server_error_page_has_no_trace(self):
+        from django.test import RequestFactory
+
+        from xinqiao.workbench.errors import server_error
+
+        request = RequestFactory().get("/anything")
+        response = server_error(request)
+        self.assertEqual(response.status_code, 500)
+        self.assertNotIn("Traceback", response.content.decode())
+        api = server_error(RequestFactory().get("/api/v1/units/"))
+        self.assertEqual(api["Content-Type"], "application/json")
+
+    def test_expired_form_gets_a_plain_message(self):
+        from django.test import Client
+
+        client = Client(enforce_csrf_checks=True)
+        response = client.post("/accounts/login/", {"username": "a", "password": "b"})
+        self.assertEqual(response.status_code, 403)
+        self.assertContains(response, "表单已过期", status_code=403)

@@ -30,3 +30,10 @@ def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return _respond(request, 500, _("Something went wrong on our side. It has been logged."))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token, usually one left open past the session."""
+    return _respond(
+        request, 403, _("This form has expired. Go back, reload the page and try again.")
+    )
