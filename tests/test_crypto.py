@@ -79,3 +79,12 @@ def test_master_key_must_be_32_bytes_of_base64():
         decode_master_key(base64.urlsafe_b64encode(b"short").decode())
     with pytest.raises(ValueError, match="base64"):
         decode_master_key("***")
+
+
+def test_files_round_trip_and_are_bound_to_their_context():
+    ring = Keyring([key()])
+    blob = ring.encrypt_bytes(b"\xe5\xa7\x93\xe5\x90\x8d,phone\n", context="import:1")
+    assert b"phone" not in blob
+    assert ring.decrypt_bytes(blob, context="import:1") == b"\xe5\xa7\x93\xe5\x90\x8d,phone\n"
+    with pytest.raises(DecryptionError):
+        ring.decrypt_bytes(blob, context="import:2")

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "xinqiao.accounts",
     "xinqiao.orgs",
     "xinqiao.audit",
+    "xinqiao.people",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from xinqiao.accounts import api as accounts_api
 from xinqiao.orgs import api as orgs_api
+from xinqiao.people import api as people_api
 from xinqiao.workbench.views import healthz
 
 api_v1 = [
@@ -14,6 +15,8 @@ api_v1 = [
     path("staff/<uuid:staff_id>/", orgs_api.StaffDetail.as_view(), name="staff"),
     path("teams/", orgs_api.TeamList.as_view(), name="teams"),
     path("teams/<uuid:team_id>/", orgs_api.TeamDetail.as_view(), name="team"),
+    path("people/", people_api.PeopleList.as_view(), name="people"),
+    path("people/<uuid:person_id>/", people_api.PersonView.as_view(), name="person"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -23,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("xinqiao.accounts.urls")),
     path("org/", include("xinqiao.orgs.urls")),
     path("audit/", include("xinqiao.audit.urls")),
+    path("people/", include("xinqiao.people.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),

@@ -13,10 +13,16 @@ from xinqiao.orgs.scope import is_administrator
 
 
 def second_factor_required(user: Any) -> bool:
-    """Administrators must use TOTP; anyone who enrolled a device must use it too."""
-    if user_has_device(user, confirmed=True):
-        return True
-    return bool(settings.XINQIAO_ADMIN_2FA_REQUIRED and is_administrator(user))
+    """Administrators must use TOTP; anyone who enrolled a device must use it too. (Cached on
+    the user object for the request: the middleware and the navigation both ask.)"""
+    cached: bool | None = getattr(user, "_xinqiao_2fa_required", None)
+    if cached is None:
+        cached = bool(
+            user_has_device(user, confirmed=True)
+            or (settings.XINQIAO_ADMIN_2FA_REQUIRED and is_administrator(user))
+        )
+        user._xinqiao_2fa_required = cached
+    return cached
 
 
 def pending_device(user: Any) -> TOTPDevice:

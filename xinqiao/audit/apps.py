@@ -37,3 +37,38 @@ class AuditConfig(AppConfig):
         auditlog.register(Team)
         auditlog.register(TeamMember)
         auditlog.register(ConfidentialityAgreement)
+
+        from xinqiao.people.models import (
+            Consent,
+            FamilyLink,
+            GroupMembership,
+            HospitalStay,
+            ImportJob,
+            IsolationRecord,
+            Person,
+            Transfer,
+        )
+
+        # Person files: every personal value masked; the log shows what changed, not to what.
+        auditlog.register(
+            Person,
+            exclude_fields=["id_number_index", "phone_index", "updated_at"],
+            mask_fields=[
+                "name",
+                "id_number",
+                "phone",
+                "address",
+                "contact_name",
+                "contact_phone",
+                "notes",
+                "ethnicity",
+                "birth_date",
+            ],
+        )
+        auditlog.register(GroupMembership)
+        auditlog.register(HospitalStay, mask_fields=["hospital"])
+        auditlog.register(IsolationRecord, mask_fields=["place"])
+        auditlog.register(FamilyLink)
+        auditlog.register(Consent, mask_fields=["guardian_name", "witness"])
+        auditlog.register(Transfer)
+        auditlog.register(ImportJob, exclude_fields=["errors", "processed_rows"])

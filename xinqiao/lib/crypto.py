@@ -112,6 +112,26 @@ class Keyring:
             raise DecryptionError("ciphertext failed authentication") from exc
         return plain.decode("utf-8")
 
+    def encrypt_bytes(self, data: bytes, *, context: str) -> bytes:
+        """Seal a whole file (nonce || ciphertext || tag), e.g. an uploaded spreadsheet."""
+        key = self._keys[0]
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        header = f"{_VERSION}.{key.key_id}.".encode("ascii")
+        return header + nonce + key.aead.encrypt(nonce, data, context.encode("utf-8"))
+
+    def decrypt_bytes(self, blob: bytes, *, context: str) -> bytes:
+        try:
+            version, key_id, rest = blob.split(b".", 2)
+        except ValueError as exc:
+            raise DecryptionError("malformed ciphertext") from exc
+        key = self._by_id.get(key_id.decode("ascii", "replace"))
+        if version != _VERSION.encode("ascii") or key is None:
+            raise DecryptionError("unknown version or key")
+        try:
+            return key.aead.decrypt(rest[:_NONCE_BYTES], rest[_NONCE_BYTES:], context.encode())
+        except InvalidTag as exc:
+            raise DecryptionError("ciphertext failed authentication") from exc
+
     def needs_rotation(self, token: str) -> bool:
         """True if ``token`` was sealed with a key other than the primary one."""
         parts = token.split(".", 2)

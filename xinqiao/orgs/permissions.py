@@ -41,6 +41,14 @@ class Action(models.TextChoices):
     AUDIT_VIEW = "audit.view", _("Read the access and change logs")
     AUDIT_EXPORT = "audit.export", _("Export the access and change logs")
     API_TOKEN_OWN = "api_token.own", _("Create and revoke one's own API tokens")
+    PERSON_VIEW = "person.view", _("Open person files")
+    PERSON_EDIT = "person.edit", _("Register and update person files, groups, family, consent")
+    PERSON_IMPORT = "person.import", _("Bulk-import person files")
+    PERSON_EXPORT = "person.export", _("Export person lists (de-identified)")
+    PERSON_EXPORT_NAMES = "person.export_names", _("Export person lists with names and contacts")
+    PERSON_TRANSFER = "person.transfer", _("Request and accept transfers of files")
+    PERSON_ARCHIVE = "person.archive", _("Archive and reactivate person files")
+    PERSON_ERASE = "person.erase", _("Erase personal data (with a legal reason)")
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -55,21 +63,41 @@ _ADMIN: frozenset[Action] = _STAFF | {
     Action.AGREEMENT_RECORD,
     Action.TEAM_MANAGE,
 }
+# Person files, need-to-know (R-PRIVACY; seed 002 篇6 二(四) 严格保密): the people who serve a
+# person open the file; system administrators and auditors do not.
+_CASEWORK: frozenset[Action] = frozenset(
+    {Action.PERSON_VIEW, Action.PERSON_EDIT, Action.PERSON_TRANSFER}
+)
+_COMMUNITY_CASEWORK: frozenset[Action] = _CASEWORK | {
+    Action.PERSON_IMPORT,
+    Action.PERSON_EXPORT,
+    Action.PERSON_EXPORT_NAMES,
+}
+_AREA_OVERSIGHT: frozenset[Action] = frozenset(
+    {
+        Action.PERSON_VIEW,
+        Action.PERSON_EXPORT,
+        Action.PERSON_ARCHIVE,
+        Action.PERSON_ERASE,
+        Action.PERSON_TRANSFER,
+        Action.PERSON_IMPORT,
+    }
+)
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.SYSTEM_ADMIN: _ADMIN | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
-    Role.CITY_ADMIN: _ADMIN,
-    Role.DISTRICT_ADMIN: _ADMIN,
-    Role.STREET_ADMIN: _ADMIN,
-    Role.COMMUNITY_WORKER: _STAFF,
-    Role.GRID_WORKER: _STAFF,
-    Role.COUNSELLOR: _STAFF,
-    Role.SOCIAL_WORKER: _STAFF,
+    Role.CITY_ADMIN: _ADMIN | _AREA_OVERSIGHT,
+    Role.DISTRICT_ADMIN: _ADMIN | _AREA_OVERSIGHT,
+    Role.STREET_ADMIN: _ADMIN | _AREA_OVERSIGHT | _COMMUNITY_CASEWORK | {Action.PERSON_ARCHIVE},
+    Role.COMMUNITY_WORKER: _STAFF | _COMMUNITY_CASEWORK | {Action.PERSON_ARCHIVE},
+    Role.GRID_WORKER: _STAFF | _CASEWORK,
+    Role.COUNSELLOR: _STAFF | _COMMUNITY_CASEWORK,
+    Role.SOCIAL_WORKER: _STAFF | _CASEWORK | {Action.PERSON_EXPORT},
     # Volunteers work under a team and see the org tree and their teams only.
     Role.VOLUNTEER: _EVERYONE,
-    Role.PSYCHIATRIST: _STAFF,
-    Role.HOTLINE_OPERATOR: _STAFF,
-    Role.SCHOOL_TEACHER: _STAFF,
+    Role.PSYCHIATRIST: _STAFF | _CASEWORK,
+    Role.HOTLINE_OPERATOR: _STAFF | _CASEWORK,
+    Role.SCHOOL_TEACHER: _STAFF | _CASEWORK | {Action.PERSON_EXPORT},
     # Auditors read the logs of their subtree and see who works there; they change nothing.
     Role.AUDITOR: _EVERYONE | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
 }

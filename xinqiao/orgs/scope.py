@@ -137,7 +137,7 @@ def can_grant(user: Any, role: Role, unit: Unit) -> bool:
     return False
 
 
-def _get_or_404(queryset: QuerySet[M], object_id: Any) -> M:
+def get_or_404(queryset: QuerySet[M], object_id: Any) -> M:
     try:
         return queryset.get(pk=object_id)
     except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
@@ -145,18 +145,18 @@ def _get_or_404(queryset: QuerySet[M], object_id: Any) -> M:
 
 
 def access_unit(user: Any, unit_id: Any, action: Action = Action.UNIT_VIEW) -> Unit:
-    return _get_or_404(scoped(Unit.objects.all(), user, action), unit_id)
+    return get_or_404(scoped(Unit.objects.all(), user, action), unit_id)
 
 
 def access_team(user: Any, team_id: Any, action: Action = Action.TEAM_VIEW) -> Team:
-    return _get_or_404(scoped(Team.objects.select_related("unit"), user, action), team_id)
+    return get_or_404(scoped(Team.objects.select_related("unit"), user, action), team_id)
 
 
 def access_membership(
     user: Any, membership_id: Any, action: Action = Action.STAFF_VIEW
 ) -> Membership:
     queryset = Membership.objects.select_related("unit", "user")
-    return _get_or_404(scoped(queryset, user, action), membership_id)
+    return get_or_404(scoped(queryset, user, action), membership_id)
 
 
 def access_staff(user: Any, staff_id: Any, action: Action = Action.STAFF_VIEW) -> User:
@@ -166,7 +166,7 @@ def access_staff(user: Any, staff_id: Any, action: Action = Action.STAFF_VIEW) -
         return user  # type: ignore[no-any-return]
     if not can(user, action):
         raise Http404
-    return _get_or_404(scoped(User.objects.all(), user, action), staff_id)
+    return get_or_404(scoped(User.objects.all(), user, action), staff_id)
 
 
 def has_confidentiality_agreement(user: Any) -> bool:

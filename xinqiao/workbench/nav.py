@@ -20,6 +20,7 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("workbench:home", _("Workbench"), None),
+    NavItem("people:list", _("Person files"), Action.PERSON_VIEW),
     NavItem("orgs:tree", _("Org tree"), Action.UNIT_VIEW),
     NavItem("orgs:staff_list", _("Staff"), Action.STAFF_VIEW),
     NavItem("orgs:team_list", _("Teams"), Action.TEAM_VIEW),
