@@ -22,7 +22,7 @@ run: $(STAMP)
 
 ## Run the whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
 test: $(STAMP) browser
-	XINQIAO_TESTING=1 DB_CONN_MAX_AGE=0 XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
+	XINQIAO_TESTING=1 XINQIAO_JOBS_IMMEDIATE=1 DB_CONN_MAX_AGE=0 XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
 
 ## The system Chromium that the browser tests drive (Debian packages; needs root or sudo).
 browser:

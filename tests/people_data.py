@@ -22,19 +22,21 @@ def phone(serial: int) -> str:
 
 
 def random_people(n: int, *, seed: int = 1) -> list[dict[str, str]]:
-    rng = random.Random(seed)  # noqa: S311 -- test data
+    rng = random.Random(seed)
     rows = []
     for i in range(n):
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 30000))
         male = rng.random() < 0.5
         region = f"99{i // 500 % 10000:04d}"
-        rows.append({
-            "姓名": "测试" + "甲乙丙丁戊己庚辛壬癸"[i % 10] + str(i),
-            "性别": "男" if male else "女",
-            "出生日期": born.isoformat(),
-            "证件类型": "居民身份证",
-            "证件号码": resident_id(born, i, region=region, male=male),
-            "联系电话": phone(i),
-            "现住址": f"测试路{i}号",
-        })
+        rows.append(
+            {
+                "姓名": "测试" + "甲乙丙丁戊己庚辛壬癸"[i % 10] + str(i),
+                "性别": "男" if male else "女",
+                "出生日期": born.isoformat(),
+                "证件类型": "居民身份证",
+                "证件号码": resident_id(born, i, region=region, male=male),
+                "联系电话": phone(i),
+                "现住址": f"测试路{i}号",
+            }
+        )
     return rows

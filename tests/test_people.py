@@ -32,8 +32,12 @@ BORN = date(1980, 5, 17)
 class PeopleTestCase(PersonaTestCase):
     def register(self, user=None, unit=None, serial=1, **extra):
         values = {
-            "name": "测试甲", "id_number": resident_id(BORN, serial), "phone": phone(serial),
-            "address": "测试路1号", "notes": "曾有自伤念头", "groups": ["confirmed_patient"],
+            "name": "测试甲",
+            "id_number": resident_id(BORN, serial),
+            "phone": phone(serial),
+            "address": "测试路1号",
+            "notes": "曾有自伤念头",
+            "groups": ["confirmed_patient"],
         } | extra
         return actions.register_person(
             acting_user=user or self.c1_counsellor, unit=unit or self.c1, **values
@@ -46,8 +50,8 @@ class EncryptionTests(PeopleTestCase):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT id_number, phone, address, notes, id_number_index, phone_index "
-                "FROM people_person WHERE id = %s", [person.pk.hex if connection.vendor ==
-                                                     "sqlite" else person.pk],
+                "FROM people_person WHERE id = %s",
+                [person.pk.hex if connection.vendor == "sqlite" else person.pk],
             )
             raw = cursor.fetchone()
         for column in raw[:4]:
@@ -77,8 +81,7 @@ class EncryptionTests(PeopleTestCase):
         self.assertTrue(AccessLog.objects.filter(user=self.c1_worker, kind="search").exists())
         self.assertContains(client.get("/people/", {"q": "测试"}), person.name)
         other = self.client_for(self.c2_counsellor)
-        self.assertNotContains(other.get("/people/", {"lookup": resident_id(BORN, 1)}),
-                               person.name)
+        self.assertNotContains(other.get("/people/", {"lookup": resident_id(BORN, 1)}), person.name)
         self.assertNotContains(other.get("/people/", {"q": "测试"}), person.name)
 
 
@@ -96,8 +99,7 @@ class RegistrationTests(PeopleTestCase):
             ({"id_number": "110105194912310021"}, "id_number"),
             ({"phone": "12345"}, "phone"),
             ({"name": " "}, "name"),
-            ({"id_type": "none", "id_number": "", "birth_date": date(2999, 1, 1)},
-             "birth_date"),
+            ({"id_type": "none", "id_number": "", "birth_date": date(2999, 1, 1)}, "birth_date"),
             ({"id_type": "passport", "id_number": "E1"}, "id_number"),
         ]
         for extra, field in cases:
@@ -138,17 +140,28 @@ class DuplicateTests(PeopleTestCase):
     def test_registration_page_offers_a_transfer_request(self):
         self.register()
         client = self.client_for(self.c2_counsellor)
-        response = client.post("/people/new/", {
-            "unit": self.c2.pk, "name": "重复", "id_type": "resident_id",
-            "id_number": resident_id(BORN, 1), "sex": "unknown",
-        })
+        response = client.post(
+            "/people/new/",
+            {
+                "unit": self.c2.pk,
+                "name": "重复",
+                "id_type": "resident_id",
+                "id_number": resident_id(BORN, 1),
+                "sex": "unknown",
+            },
+        )
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, self.c1.name)
         self.assertContains(response, "/people/transfers/request/")
-        response = client.post("/people/transfers/request/", {
-            "id_type": "resident_id", "id_number": resident_id(BORN, 1),
-            "to_unit": self.c2.pk, "reason": "已搬到本社区",
-        })
+        response = client.post(
+            "/people/transfers/request/",
+            {
+                "id_type": "resident_id",
+                "id_number": resident_id(BORN, 1),
+                "to_unit": self.c2.pk,
+                "reason": "已搬到本社区",
+            },
+        )
         self.assertRedirects(response, "/people/transfers/", fetch_redirect_response=False)
         transfer = Person.objects.get().transfers.get()
         self.assertTrue(transfer.requested_by_receiver)
@@ -174,7 +187,9 @@ class ConcurrentRegistrationTests(TransactionTestCase):
             try:
                 barrier.wait(timeout=10)
                 actions.register_person(
-                    acting_user=user, unit=demo.communities[0], name="并发",
+                    acting_user=user,
+                    unit=demo.communities[0],
+                    name="并发",
                     id_number=resident_id(BORN, 9),
                 )
                 outcomes.append("created")
@@ -200,8 +215,12 @@ class ConsentTests(PeopleTestCase):
             require_consent(person, "assessment")
         self.assertIn("同意", str(ctx.exception))
         consent = actions.give_consent(
-            acting_user=self.c1_counsellor, person=person, purpose="assessment",
-            given_by="self", method="on_screen", given_on=timezone.localdate(),
+            acting_user=self.c1_counsellor,
+            person=person,
+            purpose="assessment",
+            given_by="self",
+            method="on_screen",
+            given_on=timezone.localdate(),
         )
         self.assertTrue(has_consent(person, "assessment"))
         self.assertFalse(has_consent(person, "counselling"))
@@ -215,19 +234,35 @@ class ConsentTests(PeopleTestCase):
         born = timezone.localdate() - timedelta(days=365 * 10)
         child = self.register(serial=7, id_number=resident_id(born, 7), groups=["student"])
         with self.assertRaises(ValidationError) as ctx:
-            actions.give_consent(acting_user=self.c1_counsellor, person=child,
-                                 purpose="assessment", given_by="self", method="on_screen",
-                                 given_on=timezone.localdate())
+            actions.give_consent(
+                acting_user=self.c1_counsellor,
+                person=child,
+                purpose="assessment",
+                given_by="self",
+                method="on_screen",
+                given_on=timezone.localdate(),
+            )
         self.assertIn("given_by", ctx.exception.message_dict)
         with self.assertRaises(ValidationError) as ctx:
-            actions.give_consent(acting_user=self.c1_counsellor, person=child,
-                                 purpose="assessment", given_by="guardian",
-                                 method="verbal_witnessed", guardian_name="测试监护人",
-                                 given_on=timezone.localdate())
+            actions.give_consent(
+                acting_user=self.c1_counsellor,
+                person=child,
+                purpose="assessment",
+                given_by="guardian",
+                method="verbal_witnessed",
+                guardian_name="测试监护人",
+                given_on=timezone.localdate(),
+            )
         self.assertIn("witness", ctx.exception.message_dict)
-        actions.give_consent(acting_user=self.c1_counsellor, person=child,
-                             purpose="assessment", given_by="guardian", method="signed_paper",
-                             guardian_name="测试监护人", given_on=timezone.localdate())
+        actions.give_consent(
+            acting_user=self.c1_counsellor,
+            person=child,
+            purpose="assessment",
+            given_by="guardian",
+            method="signed_paper",
+            guardian_name="测试监护人",
+            given_on=timezone.localdate(),
+        )
         self.assertTrue(has_consent(child, "assessment"))
 
 
@@ -235,18 +270,28 @@ class GroupTests(PeopleTestCase):
     def test_level_follows_the_groups(self):
         person = self.register(groups=["family_of_patient"])
         self.assertEqual(person.priority_level, 3)
-        membership = actions.add_group(acting_user=self.c1_counsellor, person=person,
-                                       group="close_contact",
-                                       date_from=timezone.localdate() - timedelta(days=3))
+        membership = actions.add_group(
+            acting_user=self.c1_counsellor,
+            person=person,
+            group="close_contact",
+            date_from=timezone.localdate() - timedelta(days=3),
+        )
         person.refresh_from_db()
         self.assertEqual(person.priority_level, 2)
-        actions.end_group(acting_user=self.c1_counsellor, membership=membership,
-                          date_to=timezone.localdate() - timedelta(days=1))
+        actions.end_group(
+            acting_user=self.c1_counsellor,
+            membership=membership,
+            date_to=timezone.localdate() - timedelta(days=1),
+        )
         person.refresh_from_db()
         self.assertEqual(person.priority_level, 3)
         with self.assertRaises(ValidationError):
-            actions.add_group(acting_user=self.c1_counsellor, person=person,
-                              group="family_of_patient", date_from=timezone.localdate())
+            actions.add_group(
+                acting_user=self.c1_counsellor,
+                person=person,
+                group="family_of_patient",
+                date_from=timezone.localdate(),
+            )
 
     def test_list_filters_by_level(self):
         self.register(serial=1, groups=["confirmed_patient"])
@@ -259,14 +304,23 @@ class GroupTests(PeopleTestCase):
     def test_impossible_dates_are_refused(self):
         person = self.register()
         with self.assertRaises(ValidationError) as ctx:
-            actions.record_hospital_stay(acting_user=self.c1_counsellor, person=person,
-                                         hospital="测试医院", admitted_on=date(2026, 3, 1),
-                                         discharged_on=date(2026, 2, 1))
+            actions.record_hospital_stay(
+                acting_user=self.c1_counsellor,
+                person=person,
+                hospital="测试医院",
+                admitted_on=date(2026, 3, 1),
+                discharged_on=date(2026, 2, 1),
+            )
         self.assertIn("discharged_on", ctx.exception.message_dict)
         with self.assertRaises(ValidationError) as ctx:
-            actions.record_isolation(acting_user=self.c1_counsellor, person=person, kind="home",
-                                     place="家中", started_on=date(2026, 3, 1),
-                                     ended_on=date(2026, 2, 1))
+            actions.record_isolation(
+                acting_user=self.c1_counsellor,
+                person=person,
+                kind="home",
+                place="家中",
+                started_on=date(2026, 3, 1),
+                ended_on=date(2026, 2, 1),
+            )
         self.assertIn("ended_on", ctx.exception.message_dict)
 
 
@@ -274,11 +328,19 @@ class FamilyAndTimelineTests(PeopleTestCase):
     def test_deceased_without_file_fields_and_bereaved_family(self):
         relative = self.register()
         client = self.client_for(self.c1_counsellor)
-        response = client.post(f"/people/{relative.pk}/family/new/", {
-            "side": "relative", "kind": "bereaved", "relationship": "spouse",
-            "other_id_type": "resident_id", "other_id_number": "",
-            "other_name": "逝者测试", "other_deceased": "on", "other_date_of_death": "2026-02-01",
-        })
+        response = client.post(
+            f"/people/{relative.pk}/family/new/",
+            {
+                "side": "relative",
+                "kind": "bereaved",
+                "relationship": "spouse",
+                "other_id_type": "resident_id",
+                "other_id_number": "",
+                "other_name": "逝者测试",
+                "other_deceased": "on",
+                "other_date_of_death": "2026-02-01",
+            },
+        )
         self.assertEqual(response.status_code, 302)
         deceased = Person.objects.get(name="逝者测试")
         self.assertTrue(deceased.is_deceased)
@@ -290,17 +352,32 @@ class FamilyAndTimelineTests(PeopleTestCase):
     def test_guardian_link_by_document_number(self):
         child = self.register(serial=11, id_number=resident_id(date(2016, 1, 1), 11))
         guardian = self.register(serial=12, name="测试监护人")
-        actions.link_family(acting_user=self.c1_counsellor, person=child, relative=guardian,
-                            kind="guardian", relationship="parent")
+        actions.link_family(
+            acting_user=self.c1_counsellor,
+            person=child,
+            relative=guardian,
+            kind="guardian",
+            relationship="parent",
+        )
         with self.assertRaises(ValidationError):
-            actions.link_family(acting_user=self.c1_counsellor, person=child,
-                                relative=guardian, kind="guardian", relationship="parent")
+            actions.link_family(
+                acting_user=self.c1_counsellor,
+                person=child,
+                relative=guardian,
+                kind="guardian",
+                relationship="parent",
+            )
 
     def test_timeline_is_newest_first_paginated_and_linked(self):
         person = self.register()
         for _ in range(60):
-            actions.add_group(acting_user=self.c1_counsellor, person=person, group="student",
-                              date_from=date(2020, 1, 1), date_to=date(2020, 6, 1))
+            actions.add_group(
+                acting_user=self.c1_counsellor,
+                person=person,
+                group="student",
+                date_from=date(2020, 1, 1),
+                date_to=date(2020, 6, 1),
+            )
         client = self.client_for(self.c1_counsellor)
         with self.assertNumQueries(12):
             page = client.get(f"/people/{person.pk}/timeline/")
@@ -321,8 +398,9 @@ class FamilyAndTimelineTests(PeopleTestCase):
 class TransferTests(PeopleTestCase):
     def test_move_accepted_by_the_receiving_unit(self):
         person = self.register()
-        transfer = actions.propose_transfer(acting_user=self.c1_worker, person=person,
-                                            to_unit=self.c3, reason="搬家")
+        transfer = actions.propose_transfer(
+            acting_user=self.c1_worker, person=person, to_unit=self.c3, reason="搬家"
+        )
         with self.assertRaises(PermissionDenied):
             actions.decide_transfer(acting_user=self.c1_worker, transfer=transfer, accept=True)
         c3_worker = self.demo.users["c3_worker"]
@@ -341,18 +419,25 @@ class TransferTests(PeopleTestCase):
 
     def test_decline_keeps_the_file_and_only_one_open_transfer(self):
         person = self.register()
-        transfer = actions.propose_transfer(acting_user=self.c1_worker, person=person,
-                                            to_unit=self.c3, reason="搬家")
+        transfer = actions.propose_transfer(
+            acting_user=self.c1_worker, person=person, to_unit=self.c3, reason="搬家"
+        )
         with self.assertRaises(ValidationError):
-            actions.propose_transfer(acting_user=self.c1_worker, person=person,
-                                     to_unit=self.c2, reason="再次")
-        actions.decide_transfer(acting_user=self.demo.users["c3_worker"], transfer=transfer,
-                                accept=False, note="不在本辖区")
+            actions.propose_transfer(
+                acting_user=self.c1_worker, person=person, to_unit=self.c2, reason="再次"
+            )
+        actions.decide_transfer(
+            acting_user=self.demo.users["c3_worker"],
+            transfer=transfer,
+            accept=False,
+            note="不在本辖区",
+        )
         person.refresh_from_db()
         self.assertEqual(person.unit, self.c1)
         with self.assertRaises(ValidationError):
-            actions.decide_transfer(acting_user=self.demo.users["c3_worker"],
-                                    transfer=transfer, accept=True)
+            actions.decide_transfer(
+                acting_user=self.demo.users["c3_worker"], transfer=transfer, accept=True
+            )
 
 
 class ArchiveAndErasureTests(PeopleTestCase):
@@ -366,18 +451,36 @@ class ArchiveAndErasureTests(PeopleTestCase):
 
     def test_erasure_destroys_personal_fields_and_keeps_statistics_and_audit(self):
         person = self.register()
-        actions.give_consent(acting_user=self.c1_counsellor, person=person, purpose="assessment",
-                             given_by="self", method="on_screen", given_on=timezone.localdate())
+        actions.give_consent(
+            acting_user=self.c1_counsellor,
+            person=person,
+            purpose="assessment",
+            given_by="self",
+            method="on_screen",
+            given_on=timezone.localdate(),
+        )
         audit_before = AccessLog.objects.count()
         with self.assertRaises(PermissionDenied):
-            actions.erase_person(acting_user=self.c1_counsellor, person=person,
-                                 legal_reason="consent_withdrawn", note="申请编号 2026-01")
+            actions.erase_person(
+                acting_user=self.c1_counsellor,
+                person=person,
+                legal_reason="consent_withdrawn",
+                note="申请编号 2026-01",
+            )
         with self.assertRaises(ValidationError) as ctx:
-            actions.erase_person(acting_user=self.street_admin, person=person,
-                                 legal_reason="", note="申请编号 2026-01")
+            actions.erase_person(
+                acting_user=self.street_admin,
+                person=person,
+                legal_reason="",
+                note="申请编号 2026-01",
+            )
         self.assertIn("legal_reason", ctx.exception.message_dict)
-        actions.erase_person(acting_user=self.street_admin, person=person,
-                             legal_reason="consent_withdrawn", note="申请编号 2026-01")
+        actions.erase_person(
+            acting_user=self.street_admin,
+            person=person,
+            legal_reason="consent_withdrawn",
+            note="申请编号 2026-01",
+        )
         person = Person.objects.get(pk=person.pk)
         self.assertEqual(person.status, FileStatus.ERASED)
         for field in ("id_number", "phone", "address", "notes", "contact_phone"):
@@ -411,12 +514,12 @@ class ExportTests(PeopleTestCase):
         self.assertNotIn("测试甲", flat)
         self.assertNotIn(resident_id(BORN, 1), flat)
         self.assertIn("1980", flat)
-        named = self.rows(self.client_for(self.c1_counsellor).get("/people/export.xlsx",
-                                                                  {"names": "1"}))
+        named = self.rows(
+            self.client_for(self.c1_counsellor).get("/people/export.xlsx", {"names": "1"})
+        )
         self.assertIn("测试甲", named[1])
         self.assertTrue(AccessLog.objects.filter(kind="export", user=self.city_admin).exists())
-        self.assertEqual(self.client_for(self.c1_grid).get("/people/export.xlsx").status_code,
-                         403)
+        self.assertEqual(self.client_for(self.c1_grid).get("/people/export.xlsx").status_code, 403)
 
 
 class AgreementGateTests(PeopleTestCase):
@@ -432,10 +535,16 @@ class AgreementGateTests(PeopleTestCase):
 class PeopleApiTests(PeopleTestCase):
     def test_list_create_detail(self):
         client = self.client_for(self.c1_counsellor)
-        created = client.post("/api/v1/people/", {
-            "unit": str(self.c1.pk), "name": "接口测试", "id_number": resident_id(BORN, 21),
-            "groups": ["close_contact"],
-        }, content_type="application/json")
+        created = client.post(
+            "/api/v1/people/",
+            {
+                "unit": str(self.c1.pk),
+                "name": "接口测试",
+                "id_number": resident_id(BORN, 21),
+                "groups": ["close_contact"],
+            },
+            content_type="application/json",
+        )
         self.assertEqual(created.status_code, 201, created.content)
         body = created.json()
         self.assertEqual(body["priority_level"], 2)
@@ -446,20 +555,31 @@ class PeopleApiTests(PeopleTestCase):
         self.assertNotIn("id_number", listing["results"][0])
         detail = client.get(f"/api/v1/people/{body['id']}/").json()
         self.assertEqual(detail["id_number"], resident_id(BORN, 21))
-        again = client.post("/api/v1/people/", {
-            "unit": str(self.c1.pk), "name": "重复", "id_number": resident_id(BORN, 21),
-        }, content_type="application/json")
+        again = client.post(
+            "/api/v1/people/",
+            {
+                "unit": str(self.c1.pk),
+                "name": "重复",
+                "id_number": resident_id(BORN, 21),
+            },
+            content_type="application/json",
+        )
         self.assertEqual(again.status_code, 409)
         self.assertEqual(again.json()["existing"], body["id"])
-        bad = client.post("/api/v1/people/", {"unit": str(self.c1.pk), "name": "坏",
-                                              "id_number": "123"},
-                          content_type="application/json")
+        bad = client.post(
+            "/api/v1/people/",
+            {"unit": str(self.c1.pk), "name": "坏", "id_number": "123"},
+            content_type="application/json",
+        )
         self.assertEqual(bad.status_code, 400)
         self.assertIn("id_number", bad.json())
         outside = self.client_for(self.c2_counsellor).get(f"/api/v1/people/{body['id']}/")
         self.assertEqual(outside.status_code, 404)
-        foreign_unit = client.post("/api/v1/people/", {"unit": str(self.c2.pk), "name": "越界"},
-                                   content_type="application/json")
+        foreign_unit = client.post(
+            "/api/v1/people/",
+            {"unit": str(self.c2.pk), "name": "越界"},
+            content_type="application/json",
+        )
         self.assertEqual(foreign_unit.status_code, 404)
 
     def test_anonymous_api_is_refused(self):

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.people_data import resident_id
 from xinqiao.people.idcard import (
     InvalidNumber,
     check_char,
@@ -14,7 +15,6 @@ from xinqiao.people.idcard import (
 )
 from xinqiao.people.models import TargetGroup
 from xinqiao.people.priority import LEVEL_RULES, priority_level
-from tests.people_data import resident_id
 
 TODAY = date(2026, 11, 22)
 
@@ -44,8 +44,7 @@ def test_bad_id_numbers_say_why(number, code):
     assert info.value.code == code
 
 
-@given(st.dates(min_value=date(1900, 1, 1), max_value=TODAY), st.integers(0, 10**6),
-       st.booleans())
+@given(st.dates(min_value=date(1900, 1, 1), max_value=TODAY), st.integers(0, 10**6), st.booleans())
 def test_generated_numbers_validate_and_one_wrong_digit_is_caught(born, serial, male):
     number = resident_id(born, serial, male=male)
     parsed = parse_resident_id(number, today=TODAY)
@@ -62,9 +61,13 @@ def test_check_char_weights():
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("138 0013 8000", "13800138000"), ("+86 13800138000", "13800138000"),
-     ("010-12345678", "01012345678"), ("0755-1234567转123", "07551234567-123"),
-     ("（010）12345678", "01012345678")],
+    [
+        ("138 0013 8000", "13800138000"),
+        ("+86 13800138000", "13800138000"),
+        ("010-12345678", "01012345678"),
+        ("0755-1234567转123", "07551234567-123"),
+        ("（010）12345678", "01012345678"),
+    ],
 )
 def test_phone_numbers_are_normalised(raw, clean):
     assert normalise_phone(raw) == clean

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.test import Client
@@ -18,7 +19,17 @@ from django.utils import timezone
 
 from xinqiao.accounts.actions import issue_api_token
 from xinqiao.accounts.models import User
-from xinqiao.orgs.models import ConfidentialityAgreement, Membership, Team, TeamKind, TeamMember
+from xinqiao.orgs.models import (
+    ConfidentialityAgreement,
+    Membership,
+    Team,
+    TeamKind,
+    TeamMember,
+    Unit,
+)
+from xinqiao.orgs.permissions import Action
+from xinqiao.orgs.scope import can
+from xinqiao.people.models import Consent, GroupMembership, ImportJob, Person, Transfer
 from xinqiao.test import PersonaTestCase
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
@@ -50,6 +61,11 @@ class Objects:
     membership: Membership
     agreement: ConfidentialityAgreement
     token_id: Any
+    person: Person
+    group: GroupMembership
+    consent: Consent
+    transfer: Transfer
+    job: ImportJob
 
     def params(self) -> dict[str, Any]:
         return {
@@ -60,10 +76,36 @@ class Objects:
             "membership_id": self.membership.pk,
             "agreement_id": self.agreement.pk,
             "token_id": self.token_id,
+            "person_id": self.person.pk,
+            "group_id": self.group.pk,
+            "consent_id": self.consent.pk,
+            "transfer_id": self.transfer.pk,
+            "job_id": self.job.pk,
         }
 
     def names(self) -> list[str]:
-        return [self.unit.name, self.staff.name, self.team.name]
+        return [self.unit.name, self.staff.name, self.team.name, self.person.name]
+
+
+def person_objects(unit: Any, inner_unit: Any, staff: User, name: str) -> dict[str, Any]:
+    """A person file with one of each of its parts, and an open transfer to ``inner_unit``
+    (so that only people who see ``unit`` can decide it)."""
+    person = Person.objects.create(unit=unit, name=name, priority_level=2)
+    group = GroupMembership.objects.create(
+        person=person, group="close_contact", date_from=date(2026, 1, 1)
+    )
+    consent = Consent.objects.create(
+        person=person,
+        purpose="assessment",
+        given_by="self",
+        method="on_screen",
+        given_on=date(2026, 1, 1),
+    )
+    transfer = Transfer.objects.create(
+        person=person, from_unit=unit, to_unit=inner_unit, reason="矩阵测试", requested_by=staff
+    )
+    job = ImportJob.objects.create(unit=unit, created_by=staff, file_name="matrix.csv")
+    return {"person": person, "group": group, "consent": consent, "transfer": transfer, "job": job}
 
 
 # Which object sets lie outside each persona's scope.
@@ -116,6 +158,7 @@ class ScopeMatrixTests(PersonaTestCase):
             membership=Membership.objects.get(user=staff),
             agreement=ConfidentialityAgreement.objects.filter(user=staff).first(),
             token_id=token.pk,
+            **person_objects(unit, cls.demo.grids[index + 1][0], staff, f"矩阵{name}"),
         )
 
     @classmethod
@@ -139,6 +182,12 @@ class ScopeMatrixTests(PersonaTestCase):
             membership=Membership.objects.get(user=cls.outsider),
             agreement=agreement,
             token_id=token.pk,
+            **person_objects(
+                Unit.objects.get(name="外社区"),
+                Unit.objects.get(name="外街道"),
+                cls.outsider,
+                "矩阵外市",
+            ),
         )
 
     def test_every_route_can_be_filled(self):
@@ -186,8 +235,10 @@ class ScopeMatrixTests(PersonaTestCase):
             client = self.client_for(getattr(self, persona))
             params = self.sets[set_name].params()
             for route in routes:
-                if "token" in route:
-                    continue  # tokens belong to their owner only, tested in test_accounts
+                if any(part in route for part in ("token", "transfers/", "import/")):
+                    continue  # their owner's or decider's only: test_accounts, test_people*
+                if "people/" in route and not can(getattr(self, persona), Action.PERSON_VIEW):
+                    continue  # need-to-know: e.g. auditors see units and staff, not files
                 url = fill(route, params)
                 assert url is not None
                 with self.subTest(persona=persona, url=route):
@@ -245,4 +296,4 @@ class ScopeMatrixTests(PersonaTestCase):
         self.assertNotIn("city_admin", usernames)
         outsider = self.client_for(self.outsider)
         self.assertNotIn(self.c1.name, outsider.get("/org/units/").content.decode())
-        self.assertEqual(outsider.get("/api/v1/units/").json()["count"], 2)
+        self.assertEqual(outsider.get("/api/v1/units/").json()["count"], 4)

@@ -50,6 +50,12 @@ def build_outside_city() -> tuple[Unit, User]:
     district = Unit(kind=UnitKind.DISTRICT, name="外区", parent=city, depth=1)
     district.path = f"{city.path}{district.id.hex}/"
     district.save()
+    street = Unit(kind=UnitKind.STREET, name="外街道", parent=district, depth=2)
+    street.path = f"{district.path}{street.id.hex}/"
+    street.save()
+    community = Unit(kind=UnitKind.COMMUNITY, name="外社区", parent=street, depth=3)
+    community.path = f"{street.path}{community.id.hex}/"
+    community.save()
     outsider = User.objects.create_user(username="outsider", name="外人", password=PASSWORD)
     Membership.objects.create(user=outsider, unit=city, role=Role.CITY_ADMIN)
     StaffProfile.objects.create(user=outsider)

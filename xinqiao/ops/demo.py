@@ -96,8 +96,11 @@ class _Names:
 
 
 @transaction.atomic
-def build_demo_city(*, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD) -> DemoCity:
-    """Create the demo city. Deterministic for a given seed (unit and user names, roles)."""
+def build_demo_city(
+    *, seed: int = DEFAULT_SEED, password: str = DEMO_PASSWORD, people_per_community: int = 0
+) -> DemoCity:
+    """Create the demo city. Deterministic for a given seed (unit and user names, roles, and
+    the generated person files when ``people_per_community`` is set)."""
     if settings.PRODUCTION:
         raise ImproperlyConfigured("demo data is refused in production mode")
     rng = random.Random(seed)  # noqa: S311 -- reproducible demo names, not security

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,15 +101,35 @@ class FileProblem(ValueError):
     """The file as a whole cannot be read (format, encoding, headers, size)."""
 
 
-def group_words() -> dict[str, str]:
-    """Chinese labels (and codes) of the target groups → codes."""
-    from django.utils import translation
+# The words offices use for the target groups (seed 002 篇6 一; 篇1 二(二)(五); seed 004 四),
+# the first of each being the one the template lists.
+GROUP_NAMES: dict[str, list[str]] = {
+    "confirmed_patient": ["确诊患者"],
+    "cured_patient": ["治愈出院患者", "出院患者", "治愈患者"],
+    "suspected_patient": ["疑似患者"],
+    "close_contact": ["密切接触者", "隔离医学观察人员", "医学观察人员"],
+    "family_of_patient": ["患者家属", "确诊患者家属"],
+    "family_of_deceased": ["病亡者家属", "逝者家属"],
+    "frontline_medical": ["一线医务人员", "一线医护人员"],
+    "frontline_police_community": ["一线民警及社区工作者", "一线公安民警", "一线社区工作者"],
+    "hardship": ["困难群众", "低保对象", "特困人员", "特殊困难老年人"],
+    "child_in_difficulty": ["困境儿童", "留守儿童"],
+    "disability": ["残疾人"],
+    "women_special_period": ["特殊时期妇女", "孕产期妇女"],
+    "student": ["学生"],
+    "teacher": ["教师"],
+    "special_population": ["特殊人群", "社区服刑人员", "刑满释放人员", "戒毒人员", "流浪乞讨人员"],
+    "severe_mental_disorder": ["严重精神障碍患者"],
+    "general_public": ["普通公众", "社会公众"],
+}
 
-    words: dict[str, str] = {}
-    with translation.override("zh-hans"):
-        for group in TargetGroup:
-            words[str(group.label)] = group.value
-            words[group.value] = group.value
+
+def group_words() -> dict[str, str]:
+    """Every accepted word for a target group (and the codes themselves) → code."""
+    words = {group.value: group.value for group in TargetGroup}
+    for code, names in GROUP_NAMES.items():
+        for name in names:
+            words[name] = code
     return words
 
 
@@ -452,6 +473,8 @@ def discard_upload(job: ImportJob) -> None:
 
 
 def _insert(rows: list[CleanRow], user: Any) -> int:
+    if connection.vendor == "postgresql":
+        return _copy_insert(rows, user)
     today = timezone.localdate()
     people = [
         Person(unit=r.unit, created_by=user, priority_level=priority_level(r.groups), **r.values)
@@ -481,6 +504,101 @@ def _insert(rows: list[CleanRow], user: Any) -> int:
         batch_size=BATCH,
     )
     return len(people)
+
+
+_COPY_FIELDS = [
+    "id",
+    "unit_id",
+    "name",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "id_type",
+    "id_number",
+    "id_number_index",
+    "phone",
+    "phone_index",
+    "address",
+    "contact_name",
+    "contact_relation",
+    "contact_phone",
+    "notes",
+    "is_deceased",
+    "priority_level",
+    "status",
+    "created_at",
+    "created_by_id",
+    "updated_at",
+    "erasure_reason",
+]
+
+
+def _copy_insert(rows: list[CleanRow], user: Any) -> int:
+    """PostgreSQL: the same rows through COPY, the fastest way in (values encrypted first,
+    exactly as the model field would). A unique violation surfaces as Django's
+    IntegrityError, as from the ORM path."""
+    import psycopg
+
+    try:
+        return _copy_rows(rows, user)
+    except psycopg.errors.UniqueViolation as exc:
+        raise IntegrityError(str(exc)) from exc
+
+
+def _copy_rows(rows: list[CleanRow], user: Any) -> int:
+    fields = {f.name: f for f in Person._meta.get_fields() if hasattr(f, "encrypt")}
+    now = timezone.now()
+    today = timezone.localdate()
+    ids = [uuid.uuid4() for _ in rows]
+    with connection.cursor() as cursor:
+        columns = ", ".join(_COPY_FIELDS)
+        with cursor.copy(f"COPY people_person ({columns}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                v = row.values
+                copy.write_row(
+                    (
+                        pk,
+                        row.unit.pk,
+                        v["name"],
+                        v["sex"],
+                        v["birth_date"],
+                        v["ethnicity"],
+                        v["id_type"],
+                        fields["id_number"].encrypt(v["id_number"]),
+                        v["id_number_index"],
+                        fields["phone"].encrypt(v["phone"]),
+                        v["phone_index"],
+                        fields["address"].encrypt(v["address"]),
+                        "",
+                        "",
+                        "",
+                        fields["notes"].encrypt(v["notes"]),
+                        False,
+                        priority_level(row.groups),
+                        "active",
+                        now,
+                        user.pk,
+                        now,
+                        "",
+                    )
+                )
+        with cursor.copy(
+            'COPY people_groupmembership (id, person_id, "group", date_from, recorded_by_id,'
+            " recorded_at) FROM STDIN"
+        ) as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                for group in row.groups:
+                    copy.write_row((uuid.uuid4(), pk, group, today, user.pk, now))
+        summary = _("Imported")
+        with cursor.copy(
+            "COPY people_personevent (person_id, at, kind, actor_id, summary, object_type,"
+            " object_id) FROM STDIN"
+        ) as copy:
+            for pk in ids:
+                copy.write_row(
+                    (pk, now, EventKind.IMPORTED, user.pk, summary, "people.person", str(pk))
+                )
+    return len(rows)
 
 
 def run_check(job: ImportJob) -> ImportJob:

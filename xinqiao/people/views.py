@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -401,8 +402,6 @@ def family_add(request: HttpRequest, person_id: Any) -> HttpResponse:
     person = _editable(request, person_id)
     form = FamilyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        from django.db import transaction
-
         try:
             with transaction.atomic():
                 _link_family(request, person, form.cleaned_data)
@@ -610,7 +609,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 mode=form.cleaned_data["mode"],
             )
             importing.store_upload(job, upload.read())
-            tasks.check_import(str(job.pk))
+            transaction.on_commit(lambda: tasks.check_import(str(job.pk)))
             return redirect("people:import_detail", job_id=job.pk)
     jobs = scoped(ImportJob.objects.all(), request.user, Action.PERSON_IMPORT).filter(
         created_by=signed_in(request)
@@ -674,5 +673,5 @@ def import_start(request: HttpRequest, job_id: Any) -> HttpResponse:
     if mode in ImportMode.values:
         job.mode = mode
         job.save(update_fields=["mode"])
-    tasks.perform_import(str(job.pk))
+    transaction.on_commit(lambda: tasks.perform_import(str(job.pk)))
     return redirect("people:import_detail", job_id=job.pk)

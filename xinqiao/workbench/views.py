@@ -42,6 +42,22 @@ def home(request: HttpRequest) -> HttpResponse:
         context["staff_count"] = staff.count()
         if can(user, Action.AGREEMENT_RECORD):
             context["unsigned"] = list(staff.exclude(pk__in=signed).order_by("username")[:20])
+    if can(user, Action.PERSON_VIEW):
+        from xinqiao.people.access import people_in_scope
+        from xinqiao.people.actions import transfers_to_decide
+        from xinqiao.people.models import FileStatus
+
+        by_level = dict(
+            people_in_scope(user)
+            .filter(status=FileStatus.ACTIVE)
+            .values_list("priority_level")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        context["people_by_level"] = [(level, by_level.get(level, 0)) for level in (1, 2, 3, 4)]
+        context["people_total"] = sum(by_level.values())
+        if can(user, Action.PERSON_TRANSFER):
+            context["transfers_waiting"] = transfers_to_decide(user).count()
     audit_paths = scope_paths(user, Action.AUDIT_VIEW)
     if audit_paths:
         from xinqiao.audit.views import AuditFilter, access_entries

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         demo_loaded = False
         if not options["no_demo"] and not Unit.objects.exists():
             self.stdout.write("first run: loading the demo city …")
-            build_demo_city()
+            build_demo_city(people_per_community=40)
             demo_loaded = True
         worker = None
         if not options["no_worker"]:
