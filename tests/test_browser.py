@@ -122,3 +122,39 @@ def test_sign_in_and_second_factor_pages_are_accessible(live_server, browser):
     assert serious_accessibility_problems(page) == []
     page.goto(live_server.url + "/org/units/")
     expect(page).to_have_url(live_server.url + "/accounts/2fa/setup/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_register_a_person_in_chinese_find_by_id_and_see_the_timeline(live_server, browser):
+    from datetime import date
+
+    from tests.people_data import resident_id
+
+    build_demo_city()
+    number = resident_id(date(1985, 3, 9), 42)
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    sign_in(page, live_server.url, "c1_counsellor")
+    page.goto(live_server.url + "/people/")
+    page.locator('a[href="/people/new/"]').click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("登记")
+    page.locator("#id_unit").select_option(label="春晖社区 · 社区（村）")
+    page.locator("#id_name").fill("浏览器测试")
+    page.locator("#id_id_number").fill(number)
+    page.locator("#id_phone").fill("170 0000 0042")
+    page.locator('input[name="groups"][value="close_contact"]').check()
+    page.locator("button.primary").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("浏览器测试")
+    expect(page.locator("main")).to_contain_text("1985-03-09")  # taken from the ID number
+    expect(page.locator("main")).to_contain_text("第2级")
+
+    # Find the file again by its ID number (exact, through the blind index).
+    page.goto(live_server.url + "/people/")
+    page.locator("#id_lookup").fill(number.lower())
+    page.locator("form.filters button[type=submit]").click()
+    page.get_by_role("link", name="浏览器测试").click()
+    timeline = page.locator("#timeline + ol.timeline li")
+    expect(timeline).to_have_count(2)  # registered, then the target group
+    expect(timeline.first).to_contain_text("密切接触者")
+    assert serious_accessibility_problems(page) == []
+    page.get_by_role("link", name="完整时间线").click()
+    expect(page.locator("ol.timeline li")).to_have_count(2)

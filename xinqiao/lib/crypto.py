@@ -140,4 +140,4 @@ class Keyring:
     def blind_index(self, value: str, *, context: str) -> str:
         """Keyed HMAC of ``value`` (already normalised by the caller) for exact lookup."""
         message = context.encode("utf-8") + b"\x00" + value.encode("utf-8")
-        return hmac.new(self._keys[0].index_key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self._keys[0].index_key, message, "sha256").hex()

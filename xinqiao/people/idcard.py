@@ -11,6 +11,7 @@ landlines are an area code 0 + 2–3 digits and a 7–8 digit local number, opti
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -45,7 +46,7 @@ def normalise_id_number(value: str) -> str:
 
 
 def check_char(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), WEIGHTS))
     return CHECK_CHARS[total % 11]
 
 

@@ -147,6 +147,8 @@ def decode_csv(data: bytes) -> str:
 
 
 def _cell_text(value: Any) -> str:
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -276,6 +278,10 @@ class UnitResolver:
 def _parse_date(text: str) -> date | None:
     if not text:
         return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
     for pattern in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日"):
         try:
             return datetime.strptime(text, pattern).date()  # noqa: DTZ007 -- a calendar date
