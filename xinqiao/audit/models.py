@@ -42,7 +42,7 @@ class AccessLog(models.Model):
     # Path of the unit that owns the object, for scoping who may read this entry.
     unit_path = models.CharField(max_length=700, blank=True, db_index=True)
     method = models.CharField(max_length=8, blank=True)
-    path = models.CharField(_("address"), max_length=500, blank=True)
+    path = models.CharField(_("page address"), max_length=500, blank=True)
     ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
 

@@ -169,7 +169,7 @@ def access_log_csv(request: HttpRequest) -> StreamingHttpResponse:
             _("object type"),
             _("object id"),
             _("method"),
-            _("address"),
+            _("page address"),
             _("client address"),
             _("reason"),
         ]

@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from xinqiao.audit.log import acting
 from xinqiao.fields import blind_index
@@ -53,15 +53,17 @@ from xinqiao.people.models import (
 from xinqiao.people.priority import priority_level
 
 NUMBER_PROBLEMS = {
-    "id_length": _lazy("A resident ID number has 18 characters."),
-    "id_shape": _lazy("A resident ID number is 17 digits followed by a digit or X."),
-    "id_region": _lazy("The address code of this ID number is not valid."),
-    "id_birth_date": _lazy("The birth date inside this ID number is not a real date."),
-    "id_birth_impossible": _lazy("The birth date inside this ID number is impossible."),
-    "id_check_digit": _lazy("The check digit of this ID number is wrong."),
-    "phone_extension": _lazy("The extension must be digits."),
-    "phone_digits": _lazy("A phone number contains only digits."),
-    "phone_shape": _lazy("Enter an 11-digit mobile number or a landline with its area code."),
+    "id_length": gettext_lazy("A resident ID number has 18 characters."),
+    "id_shape": gettext_lazy("A resident ID number is 17 digits followed by a digit or X."),
+    "id_region": gettext_lazy("The address code of this ID number is not valid."),
+    "id_birth_date": gettext_lazy("The birth date inside this ID number is not a real date."),
+    "id_birth_impossible": gettext_lazy("The birth date inside this ID number is impossible."),
+    "id_check_digit": gettext_lazy("The check digit of this ID number is wrong."),
+    "phone_extension": gettext_lazy("The extension must be digits."),
+    "phone_digits": gettext_lazy("A phone number contains only digits."),
+    "phone_shape": gettext_lazy(
+        "Enter an 11-digit mobile number or a landline with its area code."
+    ),
 }
 
 # PIPL Art. 31: personal information of a minor under 14 needs the guardian's consent.
@@ -786,15 +788,15 @@ class ErasureReason(models.TextChoices):
 
     CONSENT_WITHDRAWN = (
         "consent_withdrawn",
-        _lazy("Consent withdrawn and deletion requested (PIPL Art. 47)"),
+        gettext_lazy("Consent withdrawn and deletion requested (PIPL Art. 47)"),
     )
-    RETENTION_EXPIRED = "retention_expired", _lazy("Retention period expired (PIPL Art. 47)")
+    RETENTION_EXPIRED = "retention_expired", gettext_lazy("Retention period expired (PIPL Art. 47)")
     PURPOSE_ACHIEVED = (
         "purpose_achieved",
-        _lazy("Purpose achieved, no longer needed (PIPL Art. 47)"),
+        gettext_lazy("Purpose achieved, no longer needed (PIPL Art. 47)"),
     )
-    REGISTERED_IN_ERROR = "registered_in_error", _lazy("Registered in error")
-    ORDER = "court_or_authority", _lazy("Order of a court or competent authority")
+    REGISTERED_IN_ERROR = "registered_in_error", gettext_lazy("Registered in error")
+    ORDER = "court_or_authority", gettext_lazy("Order of a court or competent authority")
 
 
 @transaction.atomic

@@ -33,7 +33,7 @@ def workbook(people: Iterable[Person], *, with_names: bool) -> bytes:
         _("Registered on"),
     ]
     if with_names:
-        header = [_("Name"), _("Document number"), _("Phone"), _("Address"), *header]
+        header = [_("Full name"), _("Document number"), _("Phone"), _("Address"), *header]
     sheet.append(header)
     today = timezone.localdate()
     for person in people:

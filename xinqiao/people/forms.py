@@ -29,7 +29,7 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 class PersonForm(forms.Form):
     unit = UnitChoiceField(label=_("Unit (or grid)"), queryset=Unit.objects.none())
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Full name"), max_length=100)
     id_type = forms.ChoiceField(
         label=_("Document type"), choices=IdType.choices, initial=IdType.RESIDENT_ID
     )
