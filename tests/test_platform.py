@@ -21,24 +21,31 @@ from xinqiao.ops.models import WorkerHeartbeat
 from xinqiao.ops.tasks import beat, heartbeat
 from xinqiao.orgs.models import Membership, Unit, UnitKind
 from xinqiao.orgs.permissions import ROLE_UNIT_KINDS, Role
+from xinqiao.people.models import Person
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _snapshot() -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+def _snapshot() -> tuple[list[tuple[str, str]], list[tuple[str, str, str]], list[tuple]]:
     units = sorted(Unit.objects.values_list("kind", "name"))
-    people = sorted(Membership.objects.values_list("user__username", "user__name", "role"))
-    return units, people
+    staff = sorted(Membership.objects.values_list("user__username", "user__name", "role"))
+    files = sorted(
+        (p.name, p.id_number, p.unit.name, p.priority_level, p.is_deceased)
+        for p in Person.objects.select_related("unit")
+    )
+    return units, staff, files
 
 
 @pytest.mark.django_db
 def test_demo_city_shape_and_determinism():
     with transaction.atomic():
-        demo = build_demo_city(seed=7)
+        demo = build_demo_city(seed=7, people_per_community=3)
         first = _snapshot()
         transaction.set_rollback(True)
-    demo = build_demo_city(seed=7)
+    demo = build_demo_city(seed=7, people_per_community=3)
     assert _snapshot() == first
+    assert Person.objects.filter(is_deceased=False).count() == 24
+    assert all(p.id_number.startswith("99") for p in Person.objects.exclude(id_number=""))
     kinds = {k: Unit.objects.filter(kind=k).count() for k in UnitKind.values}
     assert kinds["city"] == 1
     assert kinds["district"] == 2

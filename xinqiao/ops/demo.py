@@ -264,7 +264,112 @@ def build_demo_city(
             document_reference=f"BM-2026-{k + 1:04d}",
             recorded_by=recorder,
         )
+    if people_per_community:
+        add_demo_people(demo, rng, names, per_community=people_per_community)
     return demo
+
+
+# Target groups drawn for demo people, with weights (a community after an outbreak).
+_DEMO_GROUPS = [
+    ("general_public", 30),
+    ("close_contact", 10),
+    ("cured_patient", 8),
+    ("family_of_patient", 10),
+    ("confirmed_patient", 4),
+    ("family_of_deceased", 3),
+    ("frontline_medical", 4),
+    ("frontline_police_community", 4),
+    ("hardship", 6),
+    ("child_in_difficulty", 3),
+    ("disability", 3),
+    ("student", 8),
+    ("teacher", 2),
+    ("severe_mental_disorder", 2),
+    ("women_special_period", 3),
+]
+
+
+def add_demo_people(
+    demo: DemoCity, rng: random.Random, names: _Names, *, per_community: int
+) -> None:
+    """Generated person files through the real actions (so timelines and audit are real).
+    Document numbers use the address code 99xxxx, which is no region of China."""
+    from django.utils import timezone
+
+    from xinqiao.people import actions
+    from xinqiao.people.idcard import check_char
+
+    groups, weights = zip(*_DEMO_GROUPS, strict=True)
+    today = timezone.localdate()
+    serial = 0
+    for i, community in enumerate(demo.communities, start=1):
+        counsellor = demo.users[f"c{i}_counsellor"]
+        units = [community, *demo.grids[i]]
+        deceased = None
+        for k in range(per_community):
+            serial += 1
+            born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 75))
+            male = rng.random() < 0.5
+            first17 = f"99{i:02d}{k % 100:02d}{born:%Y%m%d}{serial % 500 * 2 + int(male):03d}"
+            chosen = sorted(set(rng.choices(groups, weights=weights, k=rng.choice([1, 1, 2]))))
+            person = actions.register_person(
+                acting_user=counsellor,
+                unit=rng.choice(units),
+                name=names.next(),
+                id_number=first17 + check_char(first17),
+                phone=f"1700000{serial:04d}",
+                address=f"{community.name}演示路{rng.randrange(1, 200)}号",
+                groups=chosen,
+            )
+            if rng.random() < 0.6:
+                given_on = today - timedelta(days=rng.randrange(0, 60))
+                age = person.age(given_on)
+                adult = age is not None and age >= 14
+                actions.give_consent(
+                    acting_user=counsellor,
+                    person=person,
+                    purpose="assessment",
+                    given_by="self" if adult else "guardian",
+                    guardian_name="" if adult else "演示监护人",
+                    method="on_screen",
+                    given_on=given_on,
+                )
+            if "confirmed_patient" in chosen or "cured_patient" in chosen:
+                admitted = today - timedelta(days=rng.randrange(20, 200))
+                actions.record_hospital_stay(
+                    acting_user=counsellor,
+                    person=person,
+                    hospital="心桥市第一人民医院",
+                    admitted_on=admitted,
+                    discharged_on=admitted + timedelta(days=rng.randrange(7, 20)),
+                    outcome="cured",
+                )
+            if "close_contact" in chosen:
+                start = today - timedelta(days=rng.randrange(5, 90))
+                end = start + timedelta(days=14)
+                actions.record_isolation(
+                    acting_user=counsellor,
+                    person=person,
+                    kind=rng.choice(["home", "centralised"]),
+                    place="集中隔离点",
+                    started_on=start,
+                    ended_on=end if end < today else None,
+                )
+            if "family_of_deceased" in chosen and deceased is None:
+                deceased = actions.register_person(
+                    acting_user=counsellor,
+                    unit=community,
+                    name=names.next(),
+                    id_type="none",
+                    date_of_death=today - timedelta(days=rng.randrange(30, 300)),
+                )
+                actions.link_family(
+                    acting_user=counsellor,
+                    person=deceased,
+                    relative=person,
+                    kind="bereaved",
+                    relationship=rng.choice(["spouse", "child"]),
+                )
 
 
 DEMO_LOGINS = [
