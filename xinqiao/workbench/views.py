@@ -9,12 +9,24 @@ from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django_otp import user_has_device
 
 from xinqiao.accounts.models import User
-from xinqiao.orgs.models import ConfidentialityAgreement, Team, Unit, UnitKind
+from xinqiao.orgs.models import ConfidentialityAgreement, Qualification, Team, Unit, UnitKind
 from xinqiao.orgs.permissions import Action, Role
 from xinqiao.orgs.scope import can, grants, has_confidentiality_agreement, scope_paths, scoped
+
+# "具备专业资质的社会工作者或心理咨询师" (seed 002 篇6 三(三)2).
+QUALIFIED_FOR_ISOLATION = [
+    Qualification.COUNSELLOR_L2,
+    Qualification.COUNSELLOR_L3,
+    Qualification.PSYCHOTHERAPIST,
+    Qualification.PSYCHIATRIST,
+    Qualification.SOCIAL_WORKER_ASSISTANT,
+    Qualification.SOCIAL_WORKER,
+    Qualification.SOCIAL_WORKER_SENIOR,
+]
 
 
 @login_required
@@ -58,6 +70,8 @@ def home(request: HttpRequest) -> HttpResponse:
         context["people_total"] = sum(by_level.values())
         if can(user, Action.PERSON_TRANSFER):
             context["transfers_waiting"] = transfers_to_decide(user).count()
+        if can(user, Action.STAFF_VIEW):
+            context["staffing"] = _isolation_staffing(user)
     audit_paths = scope_paths(user, Action.AUDIT_VIEW)
     if audit_paths:
         from xinqiao.audit.views import AuditFilter, access_entries
@@ -68,6 +82,37 @@ def home(request: HttpRequest) -> HttpResponse:
 
         context["heartbeats"] = WorkerHeartbeat.objects.all()
     return render(request, "workbench/home.html", context)
+
+
+def _isolation_staffing(user: Any) -> Any:
+    """People in centralised isolation in the user's area against qualified staff there
+    (seed 002 篇6 三(三)2: 6–9 per 200), or None when nobody is in isolation."""
+    from django.db.models import Q
+
+    from xinqiao.orgs.staffing import isolation_staffing
+    from xinqiao.people.access import people_in_scope
+    from xinqiao.people.models import IsolationKind, IsolationRecord
+
+    today = timezone.localdate()
+    isolated = (
+        IsolationRecord.objects.filter(
+            Q(ended_on__isnull=True) | Q(ended_on__gte=today),
+            kind=IsolationKind.CENTRALISED,
+            started_on__lte=today,
+            person__in=people_in_scope(user),
+        )
+        .values("person")
+        .distinct()
+        .count()
+    )
+    if not isolated:
+        return None
+    qualified = (
+        scoped(User.objects.filter(is_active=True), user, Action.STAFF_VIEW)
+        .filter(staff_profile__qualification__in=QUALIFIED_FOR_ISOLATION)
+        .count()
+    )
+    return isolation_staffing(isolated, qualified)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
