@@ -66,3 +66,55 @@ class ApiBaseTests(PersonaTestCase):
             self.assertIn(path, schema["paths"])
         self.assertIn("tokenAuth", schema["components"]["securitySchemes"])
         self.assertEqual(Client().get("/api/v1/docs/").status_code, 200)
+
+
+class ScoreApiTests(PersonaTestCase):
+    def test_score_endpoint_follows_the_contract(self):
+        client = self.client_for(self.c1_counsellor)
+        response = client.post(
+            "/api/v1/score",
+            {"instrument": "phq9", "answers": [1, 2, 1, 2, 1, 1, 2, 1, 1], "total": 0},
+            content_type="application/json",
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response.json(),
+            {
+                "instrument": "phq9",
+                "raw": 12,
+                "total": 12,
+                "severity": {"index": 2, "code": "moderate", "label": "中度"},
+                "subscales": {},
+                "critical_items": [9],
+                "flags": ["suicidal_ideation"],
+            },
+        )
+
+    def test_bad_answers_are_400_naming_the_item(self):
+        client = self.client_for(self.c1_counsellor)
+        bad = client.post(
+            "/api/v1/score",
+            {"instrument": "phq9", "answers": [0, 0, 7]},
+            content_type="application/json",
+        )
+        self.assertEqual(bad.status_code, 400)
+        wrong = client.post(
+            "/api/v1/score",
+            {"instrument": "phq9", "answers": [0, 0, 7, 0, 0, 0, 0, 0, 0]},
+            content_type="application/json",
+        )
+        self.assertEqual(wrong.json()["item"], 3)
+        unknown = client.post(
+            "/api/v1/score", {"instrument": "xyz", "answers": []}, content_type="application/json"
+        )
+        self.assertEqual(unknown.status_code, 400)
+        self.assertIn("instrument", unknown.json())
+
+    def test_instrument_list_and_detail(self):
+        client = self.client_for(self.c1_counsellor)
+        listing = client.get("/api/v1/instruments/").json()
+        self.assertIn("phq9", [i["code"] for i in listing["results"]])
+        detail = client.get("/api/v1/instruments/phq9/").json()
+        self.assertEqual(len(detail["questions"]), 10)
+        self.assertEqual(client.get("/api/v1/instruments/nope/").status_code, 404)

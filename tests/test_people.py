@@ -584,3 +584,39 @@ class PeopleApiTests(PeopleTestCase):
 
     def test_anonymous_api_is_refused(self):
         self.assertEqual(Client().get("/api/v1/people/").status_code, 401)
+
+
+class KeyRotationTests(PeopleTestCase):
+    def test_rotation_re_encrypts_and_lookups_work_throughout(self):
+        import secrets
+
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.test import override_settings
+
+        from xinqiao.fields import keyring
+
+        person = self.register()
+        old_keys = list(settings.DATA_KEYS)
+        new_key = secrets.token_bytes(32)
+        try:
+            with override_settings(DATA_KEYS=[new_key, *old_keys]):
+                keyring.cache_clear()
+                # Before rotation: still found, still readable.
+                self.assertEqual(
+                    actions.find_by_document("resident_id", resident_id(BORN, 1)), person
+                )
+                out = io.StringIO()
+                call_command("rotate_keys", stdout=out)
+                self.assertIn("people.Person: 1 rows", out.getvalue())
+            with override_settings(DATA_KEYS=[new_key]):
+                keyring.cache_clear()
+                again = Person.objects.get(pk=person.pk)
+                self.assertEqual(again.notes, "曾有自伤念头")
+                self.assertEqual(
+                    actions.find_by_document("resident_id", resident_id(BORN, 1)), person
+                )
+                with self.assertRaises(actions.DuplicatePerson):
+                    self.register(serial=1)
+        finally:
+            keyring.cache_clear()

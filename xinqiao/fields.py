@@ -26,6 +26,11 @@ def blind_index(value: str, purpose: str) -> str:
     return keyring().blind_index(value, context=purpose)
 
 
+def blind_indexes(value: str, purpose: str) -> list[str]:
+    """The blind index under every key in the keyring (for lookups during a key rotation)."""
+    return keyring().blind_indexes(value, context=purpose)
+
+
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """Text encrypted at rest. Empty strings stay empty (nothing to hide, and cheap)."""
 

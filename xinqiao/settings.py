@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "xinqiao.orgs",
     "xinqiao.audit",
     "xinqiao.people",
+    "xinqiao.instruments",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]
@@ -284,7 +285,8 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 AUDITLOG_MASK_CALLABLE = "xinqiao.audit.log.mask_value"
 
 # --- background jobs (Huey) --------------------------------------------------------------------
-_huey_immediate = envbool("XINQIAO_JOBS_IMMEDIATE", False)
+# Tests run jobs in-process at once (XINQIAO_TESTING), unless told otherwise.
+_huey_immediate = envbool("XINQIAO_JOBS_IMMEDIATE", os.environ.get("XINQIAO_TESTING") == "1")
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

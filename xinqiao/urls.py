@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from xinqiao.accounts import api as accounts_api
+from xinqiao.instruments import api as instruments_api
 from xinqiao.orgs import api as orgs_api
 from xinqiao.people import api as people_api
 from xinqiao.workbench.views import healthz
@@ -17,6 +18,10 @@ api_v1 = [
     path("teams/<uuid:team_id>/", orgs_api.TeamDetail.as_view(), name="team"),
     path("people/", people_api.PeopleList.as_view(), name="people"),
     path("people/<uuid:person_id>/", people_api.PersonView.as_view(), name="person"),
+    path("score", instruments_api.score_answers, name="score"),
+    path("instruments/", instruments_api.instrument_list, name="instruments"),
+    path("instruments/<slug:code>/", instruments_api.instrument_detail, name="instrument"),
+    path("instruments/<slug:code>/fhir", instruments_api.instrument_fhir, name="instrument_fhir"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

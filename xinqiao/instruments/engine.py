@@ -18,11 +18,13 @@ from typing import Any
 
 
 class AnswerError(ValueError):
-    """Bad answers. ``item`` is the 1-based item number concerned, if any."""
+    """Bad input. ``item`` is the 1-based item number concerned, if any; ``field`` is the
+    request field at fault ("answers" or "instrument")."""
 
-    def __init__(self, message: str, item: int | None = None) -> None:
+    def __init__(self, message: str, item: int | None = None, field: str = "answers") -> None:
         super().__init__(message)
         self.item = item
+        self.field = field
 
 
 @dataclass(frozen=True)

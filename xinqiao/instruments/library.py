@@ -261,4 +261,4 @@ def get(code: str) -> Instrument:
     try:
         return library()[code]
     except KeyError:
-        raise AnswerError(f"unknown instrument '{code}'") from None
+        raise AnswerError(f"unknown instrument '{code}'", field="instrument") from None

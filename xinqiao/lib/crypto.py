@@ -139,5 +139,13 @@ class Keyring:
 
     def blind_index(self, value: str, *, context: str) -> str:
         """Keyed HMAC of ``value`` (already normalised by the caller) for exact lookup."""
+        return self._index(self._keys[0], value, context)
+
+    def blind_indexes(self, value: str, *, context: str) -> list[str]:
+        """The index under every key, primary first: lookups match rows not yet rotated."""
+        return [self._index(key, value, context) for key in self._keys]
+
+    @staticmethod
+    def _index(key: _Key, value: str, context: str) -> str:
         message = context.encode("utf-8") + b"\x00" + value.encode("utf-8")
-        return hmac.digest(self._keys[0].index_key, message, "sha256").hex()
+        return hmac.digest(key.index_key, message, "sha256").hex()

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinqiao.audit.log import acting
-from xinqiao.fields import blind_index
+from xinqiao.fields import blind_index, blind_indexes
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can, require, scoped
@@ -100,6 +100,11 @@ def id_index(id_type: str, number: str) -> str:
     return blind_index(f"{id_type}:{number}", "person.id_number")
 
 
+def id_indexes(id_type: str, number: str) -> list[str]:
+    """Every key's index of the number: lookups must find rows not yet rotated."""
+    return blind_indexes(f"{id_type}:{number}", "person.id_number")
+
+
 def phone_index(phone: str) -> str:
     return blind_index(phone, "person.phone")
 
@@ -156,7 +161,7 @@ def find_by_document(id_type: str, id_number: str) -> Person | None:
         return None
     return (
         Person.objects.select_related("unit")
-        .filter(id_number_index=id_index(id_type, number))
+        .filter(id_number_index__in=id_indexes(id_type, number))
         .first()
     )
 
@@ -164,9 +169,9 @@ def find_by_document(id_type: str, id_number: str) -> Person | None:
 def document_or_phone_q(text: str) -> Q:
     """Exact search by document number (any type) or phone, through the blind indexes only."""
     number = normalise_id_number(text)
-    query = Q(id_number_index__in=[id_index(t, number) for t in IdType.values])
+    query = Q(id_number_index__in=[i for t in IdType.values for i in id_indexes(t, number)])
     with contextlib.suppress(InvalidNumber):  # not a phone number: document number alone
-        query |= Q(phone_index=phone_index(normalise_phone(text)))
+        query |= Q(phone_index__in=blind_indexes(normalise_phone(text), "person.phone"))
     return query
 
 
@@ -233,7 +238,7 @@ def register_person(
     if identity.id_number_index:
         existing = (
             Person.objects.select_related("unit")
-            .filter(id_number_index=identity.id_number_index)
+            .filter(id_number_index__in=id_indexes(identity.id_type, identity.id_number))
             .first()
         )
         if existing is not None:
@@ -335,7 +340,13 @@ def update_person(*, acting_user: Any, person: Person, **changes: Any) -> Person
         today=today,
     )
     if identity.id_number_index and identity.id_number_index != person.id_number_index:
-        existing = Person.objects.filter(id_number_index=identity.id_number_index).first()
+        existing = (
+            Person.objects.filter(
+                id_number_index__in=id_indexes(identity.id_type, identity.id_number)
+            )
+            .exclude(pk=person.pk)
+            .first()
+        )
         if existing is not None:
             visible = scoped(
                 Person.objects.filter(pk=existing.pk), acting_user, Action.PERSON_VIEW

@@ -32,6 +32,7 @@ from xinqiao.people.actions import (
     NUMBER_PROBLEMS,
     clean_phone,
     id_index,
+    id_indexes,
     phone_index,
 )
 from xinqiao.people.idcard import InvalidNumber, normalise_id_number, parse_resident_id
@@ -407,14 +408,19 @@ def check(data: bytes, file_name: str, user: Any, progress: Any = None) -> Check
     pending: list[CleanRow] = []
 
     def flush_duplicates() -> None:
-        indexes = [r.values["id_number_index"] for r in pending if r.values["id_number_index"]]
+        # Every key's index of each number, so rows not yet rotated to a new key count too.
+        variants = {
+            r.number: id_indexes(r.values["id_type"], r.values["id_number"])
+            for r in pending
+            if r.values["id_number_index"]
+        }
         existing = set(
-            Person.objects.filter(id_number_index__in=indexes).values_list(
-                "id_number_index", flat=True
-            )
+            Person.objects.filter(
+                id_number_index__in=[i for found in variants.values() for i in found]
+            ).values_list("id_number_index", flat=True)
         )
         for row in pending:
-            if row.values["id_number_index"] in existing:
+            if existing.intersection(variants.get(row.number, ())):
                 result.add(
                     row.number,
                     "id_number",
