@@ -101,6 +101,13 @@ class Unit(models.Model):
         return self.name
 
     @property
+    def full_name(self) -> str:
+        """A grid's name is only unique within its community: "春晖社区 第一网格"."""
+        if self.kind == UnitKind.GRID and self.parent is not None:
+            return f"{self.parent.name} {self.name}"
+        return self.name
+
+    @property
     def kind_label(self) -> str:
         return str(UnitKind(self.kind).label)
 

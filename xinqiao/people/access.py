@@ -13,7 +13,7 @@ from xinqiao.people.models import Consent, FileStatus, Person
 
 
 def people_in_scope(user: Any, action: Action = Action.PERSON_VIEW) -> QuerySet[Person]:
-    return scoped(Person.objects.select_related("unit"), user, action)
+    return scoped(Person.objects.select_related("unit__parent"), user, action)
 
 
 def access_person(user: Any, person_id: Any, action: Action = Action.PERSON_VIEW) -> Person:

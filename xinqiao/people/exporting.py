@@ -44,7 +44,7 @@ def workbook(people: Iterable[Person], *, with_names: bool) -> bytes:
             str(person.pk)[:8],
             person.get_sex_display(),
             person.birth_date.year if person.birth_date else "",
-            person.unit.name,
+            person.unit.full_name,
             groups,
             person.priority_level,
             person.get_status_display(),

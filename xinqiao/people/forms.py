@@ -76,7 +76,7 @@ class PersonEditForm(PersonForm):
 
 
 class PersonFilterForm(forms.Form):
-    q = forms.CharField(label=_("Name"), required=False, max_length=100)
+    q = forms.CharField(label=_("Full name"), required=False, max_length=100)
     lookup = forms.CharField(label=_("ID number or phone (exact)"), required=False, max_length=40)
     priority = forms.TypedChoiceField(
         label=_("Priority level"),
