@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/mypy xinqiao
 	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao makemigrations --check --dry-run
 	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao permissions_doc --check
+	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao spectacular --validate --fail-on-warn > /dev/null
 	scripts/check-messages
 
 fmt: $(STAMP)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import translation
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
@@ -102,6 +103,7 @@ def describe(instrument: Instrument, *, with_items: bool) -> dict[str, Any]:
     return body
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT, operation_id="instruments_list")
 @api_view(["GET"])
 def instrument_list(request: Request) -> Response:
     """The instruments in the library (codes, names, ranges, bands, licences)."""
@@ -109,6 +111,7 @@ def instrument_list(request: Request) -> Response:
     return Response({"count": len(results), "next": None, "results": results})
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT, operation_id="instruments_fhir_questionnaire")
 @api_view(["GET"])
 def instrument_fhir(request: Request, code: str) -> Response:
     """The instrument as a FHIR R4 Questionnaire (LOINC codes where verified)."""
@@ -119,6 +122,7 @@ def instrument_fhir(request: Request, code: str) -> Response:
     return Response(questionnaire(instrument, language=_language()))
 
 
+@extend_schema(responses=OpenApiTypes.OBJECT, operation_id="instruments_retrieve")
 @api_view(["GET"])
 def instrument_detail(request: Request, code: str) -> Response:
     """One instrument with its items and options."""
