@@ -45,7 +45,7 @@ def answers_for_raw(instrument: Instrument, raw: int) -> list[int | None]:
     answers: list[int | None] = []
     remaining = raw - instrument.raw_range()[0]
     for item in instrument.items:
-        if not item.scored or item.optional:
+        if not item.scored:
             answers.append(None if item.optional else min(item.values))
             continue
         lowest, highest = min(item.values), max(item.values)
