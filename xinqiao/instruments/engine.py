@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -114,6 +115,48 @@ class Instrument:
         low, high = self.raw_range()
         return self.total_of(low), self.total_of(high)
 
+    @cached_property
+    def _plan(self) -> _Plan:
+        # Worked out on first use and kept on the instance (the instrument is frozen, so it
+        # cannot go stale); not a dataclass field, so equality and repr are unchanged.
+        return _Plan.of(self)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What score() needs of one instrument, worked out once instead of on every scoring:
+    the same rules, looked up rather than searched for."""
+
+    # Answers needed: the items up to the last one that is not optional.
+    required: int
+    # Per item, in item order: its option values as a set (Item.values builds a tuple on
+    # every call) …
+    options: tuple[frozenset[int], ...]
+    # … and, if it is reverse scored, min + max of its option values (its score is then
+    # min + max − answer); None if it is not (or has no options, so cannot be answered).
+    reversal: tuple[int | None, ...]
+    # The items with an alarm threshold, in order: (number, threshold, critical flag).
+    critical: tuple[tuple[int, int, str], ...]
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> _Plan:
+        items = instrument.items
+        required = len(items)
+        while required and items[required - 1].optional:
+            required -= 1
+        return cls(
+            required=required,
+            options=tuple(frozenset(i.values) for i in items),
+            reversal=tuple(
+                min(i.values) + max(i.values) if i.reverse and i.values else None for i in items
+            ),
+            critical=tuple(
+                (i.number, i.critical_at_least, i.critical_flag)
+                for i in items
+                if i.critical_at_least is not None
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class Score:
@@ -146,37 +189,47 @@ def _band_for(bands: Sequence[Band], value: int) -> tuple[int, Band]:
     raise AnswerError(f"no band covers the score {value}")
 
 
-def _reverse(item: Item, value: int) -> int:
-    return min(item.values) + max(item.values) - value if item.reverse else value
+def _checked(item: Item, answer: int | None) -> int | None:
+    """``answer`` if it is one of the item's option values; None for a skipped optional
+    item; otherwise AnswerError naming the item."""
+    if answer is None:
+        if not item.optional:
+            raise AnswerError(f"item {item.number} needs an answer", item.number)
+        return None
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise AnswerError(f"item {item.number}: {answer!r} is not a number", item.number)
+    if answer not in item.values:
+        allowed = ", ".join(str(v) for v in item.values)
+        raise AnswerError(
+            f"item {item.number}: {answer} is not one of its options ({allowed})", item.number
+        )
+    return answer
 
 
 def score(instrument: Instrument, answers: Sequence[int | None]) -> Score:
     """Score ``answers`` (published option values, in item order; None for a skipped
     optional item). Trailing optional items may be left out."""
     items = instrument.items
-    required = len(items)
-    while required and items[required - 1].optional:
-        required -= 1
-    if not required <= len(answers) <= len(items):
-        expected = str(len(items)) if required == len(items) else f"{required}–{len(items)}"
+    plan = instrument._plan
+    if not plan.required <= len(answers) <= len(items):
+        expected = (
+            str(len(items)) if plan.required == len(items) else f"{plan.required}–{len(items)}"
+        )
         raise AnswerError(f"{instrument.code} needs {expected} answers, got {len(answers)}")
     given: dict[int, int] = {}
-    for item, answer in zip(items, answers, strict=False):
-        if answer is None:
-            if not item.optional:
-                raise AnswerError(f"item {item.number} needs an answer", item.number)
-            continue
-        if isinstance(answer, bool) or not isinstance(answer, int):
-            raise AnswerError(f"item {item.number}: {answer!r} is not a number", item.number)
-        if answer not in item.values:
-            allowed = ", ".join(str(v) for v in item.values)
-            raise AnswerError(
-                f"item {item.number}: {answer} is not one of its options ({allowed})", item.number
-            )
+    scored: dict[int, int] = {}  # the scored items' answers after reverse scoring
+    for item, options, reversal, answer in zip(
+        items, plan.options, plan.reversal, answers, strict=False
+    ):
+        if type(answer) is not int or answer not in options:
+            # Anything but a plain listed value: a skip, or refused with the item named.
+            checked = _checked(item, answer)
+            if checked is None:
+                continue
+            answer = checked
         given[item.number] = answer
-    scored = {
-        i.number: _reverse(i, given[i.number]) for i in items if i.scored and i.number in given
-    }
+        if item.scored:
+            scored[item.number] = answer if reversal is None else reversal - answer
     raw = sum(scored.values())
     total = instrument.total_of(raw)
     band_index, band = _band_for(instrument.bands, total)
@@ -190,16 +243,13 @@ def score(instrument: Instrument, answers: Sequence[int | None]) -> Score:
             sub_index, sub_band = _band_for(sub.bands, value)
             entry["band"] = {"index": sub_index, "code": sub_band.code}
         subscales[sub.code] = entry
-    critical = [
-        i.number
-        for i in items
-        if i.critical_at_least is not None and given.get(i.number, -(10**9)) >= i.critical_at_least
-    ]
-    flags = [
-        items_by(instrument, n).critical_flag
-        for n in critical
-        if items_by(instrument, n).critical_flag
-    ]
+    critical: list[int] = []
+    flags: list[str] = []
+    for number, threshold, flag in plan.critical:
+        if given.get(number, -(10**9)) >= threshold:
+            critical.append(number)
+            if flag:
+                flags.append(flag)
     for rule in instrument.flags:
         if _holds(rule, total, subscales, given):
             flags.append(rule.code)
