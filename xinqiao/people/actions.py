@@ -4,6 +4,7 @@ entry in the same transaction; bad input raises ValidationError keyed by field n
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -576,6 +577,46 @@ def give_consent(
 ) -> Consent:
     """Record consent (seed 000 二(四) 知情同意; PIPL Art. 29, 31)."""
     require(acting_user, Action.PERSON_EDIT, person.unit)
+    return _record_consent(
+        actor=acting_user,
+        person=person,
+        purpose=purpose,
+        given_by=given_by,
+        method=method,
+        given_on=given_on,
+        guardian_name=guardian_name,
+        witness=witness,
+    )
+
+
+def record_consent_on_screen(
+    *, person: Person, purpose: str, given_by: str, guardian_name: str = ""
+) -> Consent:
+    """Consent the person (or their guardian) gave themselves, on screen, through a link sent
+    to them (a self-assessment invitation): nobody signed in, the same rules apply."""
+    return _record_consent(
+        actor=None,
+        person=person,
+        purpose=purpose,
+        given_by=given_by,
+        method=ConsentMethod.ON_SCREEN,
+        given_on=timezone.localdate(),
+        guardian_name=guardian_name,
+        witness="",
+    )
+
+
+def _record_consent(
+    *,
+    actor: Any,
+    person: Person,
+    purpose: str,
+    given_by: str,
+    method: str,
+    given_on: date,
+    guardian_name: str,
+    witness: str,
+) -> Consent:
     if purpose not in ConsentPurpose.values:
         raise ValidationError({"purpose": _("Choose a valid purpose.")})
     if given_by not in ConsentGiver.values:
@@ -605,7 +646,7 @@ def give_consent(
         raise ValidationError({"witness": _("Verbal consent needs a witness.")})
     if Consent.objects.filter(person=person, purpose=purpose, withdrawn_at__isnull=True).exists():
         raise ValidationError({"purpose": _("Consent for this purpose is already in force.")})
-    with acting(acting_user):
+    with acting(actor):
         consent = Consent.objects.create(
             person=person,
             purpose=purpose,
@@ -614,12 +655,12 @@ def give_consent(
             method=method,
             witness=witness,
             given_on=given_on,
-            recorded_by=acting_user,
+            recorded_by=actor,
         )
     record_event(
         person=person,
         kind=EventKind.CONSENT_GIVEN,
-        actor=acting_user,
+        actor=actor,
         obj=consent,
         summary=str(ConsentPurpose(purpose).label),
     )
@@ -810,6 +851,11 @@ class ErasureReason(models.TextChoices):
     ORDER = "court_or_authority", gettext_lazy("Order of a court or competent authority")
 
 
+# What later capabilities destroy of an erased file's personal data (their own records of the
+# person); each step runs in the erasure's transaction. Registered in their apps' ready().
+ERASURE_STEPS: list[Callable[[Person], None]] = []
+
+
 @transaction.atomic
 def erase_person(*, acting_user: Any, person: Person, legal_reason: str, note: str) -> Person:
     """Destroy the personal fields of a file; keep what statistics need (sex, birth year,
@@ -844,6 +890,8 @@ def erase_person(*, acting_user: Any, person: Person, legal_reason: str, note: s
         Consent.objects.filter(person=person).update(guardian_name="", witness="")
         HospitalStay.objects.filter(person=person).update(hospital="")
         IsolationRecord.objects.filter(person=person).update(place="")
+        for step in ERASURE_STEPS:
+            step(person)
     record_event(
         person=person, kind=EventKind.ERASED, actor=acting_user, obj=person, summary=legal_reason
     )

@@ -150,6 +150,15 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    BLIND_INDEX_FIELDS = ("id_number_index", "phone_index")
+
+    def refresh_blind_indexes(self) -> None:
+        """Recompute the blind indexes with the newest key (``xinqiao rotate_keys``)."""
+        from xinqiao.people.actions import id_index, phone_index
+
+        self.id_number_index = id_index(self.id_type, self.id_number) if self.id_number else None
+        self.phone_index = phone_index(self.phone) if self.phone else ""
+
     def age(self, on: date) -> int | None:
         from xinqiao.people.idcard import age_on
 
@@ -405,6 +414,7 @@ class EventKind(models.TextChoices):
     REACTIVATED = "reactivated", _("File reactivated")
     ERASED = "erased", _("Personal data erased")
     ASSESSMENT = "assessment", _("Assessment")
+    RISK_SIGNAL = "risk_signal", _("Risk signal")
     ALERT = "alert", _("Alert")
     REFERRAL = "referral", _("Referral")
     FOLLOWUP = "followup", _("Follow-up")

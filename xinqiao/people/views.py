@@ -61,6 +61,7 @@ from xinqiao.people.models import (
     Transfer,
     TransferStatus,
 )
+from xinqiao.people.sections import sections_for
 from xinqiao.workbench.forms import apply_errors, report, submit
 
 RECEIVING_KINDS = [
@@ -236,6 +237,7 @@ def person_detail(request: HttpRequest, person_id: Any) -> HttpResponse:
             "consents": person.consents.all(),
             "transfers": person.transfers.select_related("from_unit", "to_unit"),
             "events": events,
+            "sections": sections_for(request, person),
             "can_edit": can(request.user, Action.PERSON_EDIT, person.unit)
             and person.status != FileStatus.ERASED,
             "can_transfer": can(request.user, Action.PERSON_TRANSFER, person.unit),

@@ -13,8 +13,6 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from xinqiao.fields import EncryptedTextField
-from xinqiao.people.actions import id_index, phone_index
-from xinqiao.people.models import Person
 
 
 class Command(BaseCommand):
@@ -29,19 +27,18 @@ class Command(BaseCommand):
             fields = [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
             if not fields:
                 continue
-            if model is Person:
-                fields += ["id_number_index", "phone_index"]
+            # Models with blind indexes recompute them from the decrypted values.
+            indexed = hasattr(model, "refresh_blind_indexes")
+            if indexed:
+                fields += list(model.BLIND_INDEX_FIELDS)  # type: ignore[attr-defined]
             done = 0
             pks = list(model._default_manager.order_by("pk").values_list("pk", flat=True))
             for start in range(0, len(pks), batch):
                 with transaction.atomic():
                     rows = list(model._default_manager.filter(pk__in=pks[start : start + batch]))
                     for row in rows:  # values were decrypted with whichever key sealed them
-                        if isinstance(row, Person):
-                            row.id_number_index = (
-                                id_index(row.id_type, row.id_number) if row.id_number else None
-                            )
-                            row.phone_index = phone_index(row.phone) if row.phone else ""
+                        if indexed:
+                            row.refresh_blind_indexes()  # type: ignore[attr-defined]
                     model._default_manager.bulk_update(rows, fields)
                 done += len(rows)
             self.stdout.write(f"{model._meta.label}: {done} rows re-encrypted")
