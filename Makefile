@@ -17,14 +17,16 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 ## Run the platform on the embedded default (SQLite, web + worker, demo data on first run).
+## The Debian packages (CJK font, Pango for PDF sheets) are optional for running: a warning only.
 run: $(STAMP)
+	-@scripts/ensure-chromium || echo "warning: without fonts-wqy-microhei and libpango the PDF sheets cannot be made"
 	$(BIN)/xinqiao run
 
 ## Run the whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
 test: $(STAMP) browser
 	XINQIAO_TESTING=1 XINQIAO_JOBS_IMMEDIATE=1 DB_CONN_MAX_AGE=0 XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
 
-## The system Chromium that the browser tests drive (Debian packages; needs root or sudo).
+## Debian packages: the Chromium the browser tests drive, a CJK font, Pango (root or sudo).
 browser:
 	@scripts/ensure-chromium
 

@@ -158,3 +158,79 @@ def test_register_a_person_in_chinese_find_by_id_and_see_the_timeline(live_serve
     assert serious_accessibility_problems(page) == []
     page.get_by_role("link", name="完整时间线").click()
     expect(page.locator("ol.timeline li")).to_have_count(2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_phq9_on_a_phone_through_a_qr_link_resumes_and_reaches_the_staff_file(live_server, browser):
+    from datetime import date
+
+    from tests.people_data import resident_id
+    from xinqiao.assessments.printing import qr_svg
+    from xinqiao.people import actions
+
+    demo = build_demo_city()
+    counsellor = demo.users["c1_counsellor"]
+    person = actions.register_person(
+        acting_user=counsellor,
+        unit=demo.communities[0],
+        name="扫码测评",
+        id_number=resident_id(date(1990, 6, 1), 77),
+    )
+
+    # Staff: send a link from the file; the page shows its QR code and the link itself.
+    staff = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    sign_in(staff, live_server.url, "c1_counsellor")
+    staff.goto(f"{live_server.url}/people/{person.pk}/")
+    staff.get_by_role("link", name="发送自评链接").click()
+    staff.get_by_label("量表").select_option("phq9")
+    staff.locator("button.primary").click()
+    expect(staff.get_by_role("heading", level=1)).to_contain_text("自评链接")
+    link = staff.locator("#link").input_value()
+    assert link.startswith(live_server.url + "/s/")
+    # The QR code on the page (as the server sent it) encodes this very link.
+    assert qr_svg(link) in staff.request.get(staff.url).text()
+    assert serious_accessibility_problems(staff) == []
+
+    # The person, on a phone, in Chinese.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = phone.new_page()
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("PHQ-9")
+    expect(page.locator("main")).to_contain_text("自愿")
+    assert serious_accessibility_problems(page) == []
+    page.get_by_label("我已阅读以上内容，同意参加。").check()
+    page.get_by_role("button", name="开始").click()
+
+    answers = ["好几天", "一半以上的天数", "好几天", "一半以上的天数", "好几天", "好几天"]
+    for number, answer in enumerate(answers, start=1):
+        expect(page.locator("#progress-label")).to_have_text(f"第 {number} 题，共 10 题")
+        if number == 1:
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert serious_accessibility_problems(page) == []
+        page.get_by_label(answer).check()
+        page.get_by_role("button", name="下一题").click()
+        if number == 4:
+            page.reload()  # closed and opened again: resumes where it was
+            expect(page.locator("#progress-label")).to_have_text("第 5 题，共 10 题")
+    for answer in ("一半以上的天数", "好几天", "好几天"):
+        page.get_by_label(answer).check()
+        page.get_by_role("button", name="下一题").click()
+    expect(page.locator("#progress-label")).to_have_text("第 10 题，共 10 题")
+    page.get_by_role("button", name="跳过此题").click()
+
+    # The result page: kind, no clinical label after a critical item, the hotline number.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("谢谢")
+    expect(page.locator("main")).to_contain_text("12356")
+    expect(page.locator("main")).not_to_contain_text("中度")
+    assert serious_accessibility_problems(page) == []
+    phone.close()
+
+    # Staff: the result is on the file, and its page shows the score and the critical item.
+    staff.goto(f"{live_server.url}/people/{person.pk}/")
+    row = staff.locator("#assessments + table tbody tr").first
+    expect(row).to_contain_text("PHQ9")
+    expect(row).to_contain_text("12")
+    row.get_by_role("link").click()
+    expect(staff.locator("main")).to_contain_text("中度")
+    expect(staff.locator("tr.critical")).to_contain_text("有不如死掉")
+    assert serious_accessibility_problems(staff) == []

@@ -596,7 +596,10 @@ class KeyRotationTests(PeopleTestCase):
 
         from xinqiao.fields import keyring
 
+        from xinqiao.assessments.actions import find_invitation, invite_person
+
         person = self.register()
+        invitation = invite_person(acting_user=self.c1_counsellor, person=person, instrument="phq9")
         old_keys = list(settings.DATA_KEYS)
         new_key = secrets.token_bytes(32)
         try:
@@ -618,5 +621,7 @@ class KeyRotationTests(PeopleTestCase):
                 )
                 with self.assertRaises(actions.DuplicatePerson):
                     self.register(serial=1)
+                # Self-assessment links still open: their token index was recomputed too.
+                self.assertEqual(find_invitation(invitation.token), invitation)
         finally:
             keyring.cache_clear()

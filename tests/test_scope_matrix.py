@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.test import Client
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from xinqiao.accounts.actions import issue_api_token
 from xinqiao.accounts.models import User
+from xinqiao.assessments.models import Assessment, Campaign, Invitation
 from xinqiao.orgs.models import (
     ConfidentialityAgreement,
     Membership,
@@ -66,6 +67,9 @@ class Objects:
     consent: Consent
     transfer: Transfer
     job: ImportJob
+    assessment: Assessment
+    invitation: Invitation
+    campaign: Campaign
 
     def params(self) -> dict[str, Any]:
         return {
@@ -81,11 +85,24 @@ class Objects:
             "consent_id": self.consent.pk,
             "transfer_id": self.transfer.pk,
             "job_id": self.job.pk,
+            "assessment_id": self.assessment.pk,
+            "invitation_id": self.invitation.pk,
+            "campaign_id": self.campaign.pk,
             "code": "phq9",  # instrument codes are public definitions, not scoped data
+            "fmt": "png",
+            # A self-assessment link is its own credential (public pages, tested in
+            # test_assessments): whoever holds it may answer, signed in or not.
+            "token": self.invitation.token,
         }
 
     def names(self) -> list[str]:
-        return [self.unit.name, self.staff.name, self.team.name, self.person.name]
+        return [
+            self.unit.name,
+            self.staff.name,
+            self.team.name,
+            self.person.name,
+            self.campaign.title,
+        ]
 
 
 def person_objects(unit: Any, inner_unit: Any, staff: User, name: str) -> dict[str, Any]:
@@ -106,7 +123,44 @@ def person_objects(unit: Any, inner_unit: Any, staff: User, name: str) -> dict[s
         person=person, from_unit=unit, to_unit=inner_unit, reason="矩阵测试", requested_by=staff
     )
     job = ImportJob.objects.create(unit=unit, created_by=staff, file_name="matrix.csv")
-    return {"person": person, "group": group, "consent": consent, "transfer": transfer, "job": job}
+    assessment = Assessment.objects.create(
+        person=person,
+        unit=unit,
+        instrument="phq9",
+        mode="staff",
+        status="completed",
+        answers=[0] * 9,
+        raw=0,
+        total=0,
+        band_code="minimal",
+        band_index=0,
+        intervention="none",
+        completed_at=timezone.now(),
+    )
+    closes = timezone.now() + timedelta(days=7)
+    campaign = Campaign.objects.create(
+        unit=unit, title=f"矩阵活动{name}", instrument="phq9", closes_at=closes, created_by=staff
+    )
+    invitation = Invitation.objects.create(
+        unit=unit,
+        instrument="phq9",
+        person=person,
+        campaign=campaign,
+        token=f"matrix-token-{uuid.uuid4().hex}",
+        token_index=uuid.uuid4().hex,
+        expires_at=closes,
+        created_by=staff,
+    )
+    return {
+        "person": person,
+        "group": group,
+        "consent": consent,
+        "transfer": transfer,
+        "job": job,
+        "assessment": assessment,
+        "invitation": invitation,
+        "campaign": campaign,
+    }
 
 
 # Which object sets lie outside each persona's scope.
@@ -126,7 +180,7 @@ OUTSIDE = {
 }
 
 
-UNSCOPED = {"code"}
+UNSCOPED = {"code", "fmt", "token"}
 
 
 def params_of(route: str) -> list[str]:
@@ -247,6 +301,16 @@ class ScopeMatrixTests(PersonaTestCase):
                     continue  # their owner's or decider's only: test_accounts, test_people*
                 if "people/" in route and not can(getattr(self, persona), Action.PERSON_VIEW):
                     continue  # need-to-know: e.g. auditors see units and staff, not files
+                if route.startswith("/s/"):
+                    continue  # public self-assessment pages: test_assessments
+                if "assessments/" in route and not can(
+                    getattr(self, persona), Action.ASSESSMENT_VIEW
+                ):
+                    continue  # need-to-know: results are for those who serve the person
+                if ("invitations/" in route or "sheet.pdf" in route) and not can(
+                    getattr(self, persona), Action.ASSESSMENT_INVITE
+                ):
+                    continue  # links are for those who send them, not for oversight
                 url = fill(route, params)
                 assert url is not None
                 with self.subTest(persona=persona, url=route):
@@ -263,6 +327,7 @@ class ScopeMatrixTests(PersonaTestCase):
 
     def test_anonymous_visitors_reach_only_public_pages(self):
         public = {
+            *(fill(r, self.sets["c1"].params()) for r in all_routes() if r.startswith("/s/")),
             "/accounts/login/",
             "/accounts/logout/",
             "/healthz",

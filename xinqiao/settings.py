@@ -114,6 +114,8 @@ INSTALLED_APPS = [
     "xinqiao.audit",
     "xinqiao.people",
     "xinqiao.instruments",
+    "xinqiao.risk",
+    "xinqiao.assessments",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]
@@ -283,6 +285,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema and its viewer describe the interface and hold no data: public.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Several models have a "status" (or "mode") field: name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "FileStatusEnum": "xinqiao.people.models.FileStatus",
+        "AssessmentStatusEnum": "xinqiao.assessments.models.AssessmentStatus",
+        "AssessmentModeEnum": "xinqiao.assessments.models.AssessmentMode",
+        "InterventionEnum": "xinqiao.assessments.models.Intervention",
+    },
 }
 
 # --- audit (django-auditlog for the change log; our own access log) ----------------------------
@@ -321,6 +330,16 @@ else:
 XINQIAO_SMALL_CELL_THRESHOLD = envint("XINQIAO_SMALL_CELL_THRESHOLD", 5, minimum=1)
 XINQIAO_PORT = envint("XINQIAO_PORT", 8000, minimum=1)
 XINQIAO_HOTLINE_NUMBER = envstr("XINQIAO_HOTLINE_NUMBER", "12356")
+# The address people reach from their phones (printed in QR codes); empty: the request's own.
+XINQIAO_PUBLIC_URL = envstr("XINQIAO_PUBLIC_URL", "")
+# Public self-assessment pages: requests per client address per minute, and new assessments
+# started per address per hour on one link (a school behind one NAT address stays well below).
+XINQIAO_SELF_SERVICE_RATE_PER_MINUTE = envint(
+    "XINQIAO_SELF_SERVICE_RATE_PER_MINUTE", 300, minimum=1
+)
+XINQIAO_SELF_SERVICE_STARTS_PER_HOUR = envint(
+    "XINQIAO_SELF_SERVICE_STARTS_PER_HOUR", 200, minimum=1
+)
 
 # --- logging: never personal data; requests are logged by path and status only ----------------
 LOGGING = {

@@ -2,6 +2,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from xinqiao.accounts import api as accounts_api
+from xinqiao.assessments import api as assessments_api
+from xinqiao.assessments.urls import selfservice_patterns
 from xinqiao.instruments import api as instruments_api
 from xinqiao.orgs import api as orgs_api
 from xinqiao.people import api as people_api
@@ -18,6 +20,21 @@ api_v1 = [
     path("teams/<uuid:team_id>/", orgs_api.TeamDetail.as_view(), name="team"),
     path("people/", people_api.PeopleList.as_view(), name="people"),
     path("people/<uuid:person_id>/", people_api.PersonView.as_view(), name="person"),
+    path(
+        "people/<uuid:person_id>/assessments/",
+        assessments_api.PersonAssessments.as_view(),
+        name="person_assessments",
+    ),
+    path(
+        "assessments/<uuid:assessment_id>/",
+        assessments_api.AssessmentView.as_view(),
+        name="assessment",
+    ),
+    path(
+        "assessments/<uuid:assessment_id>/fhir",
+        assessments_api.assessment_fhir,
+        name="assessment_fhir",
+    ),
     path("score", instruments_api.score_answers, name="score"),
     path("instruments/", instruments_api.instrument_list, name="instruments"),
     path("instruments/<slug:code>/", instruments_api.instrument_detail, name="instrument"),
@@ -32,6 +49,8 @@ urlpatterns = [
     path("org/", include("xinqiao.orgs.urls")),
     path("audit/", include("xinqiao.audit.urls")),
     path("people/", include("xinqiao.people.urls")),
+    path("assessments/", include("xinqiao.assessments.urls")),
+    path("s/", include(selfservice_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),

@@ -72,3 +72,17 @@ class AuditConfig(AppConfig):
         auditlog.register(Consent, mask_fields=["guardian_name", "witness"])
         auditlog.register(Transfer)
         auditlog.register(ImportJob, exclude_fields=["errors", "processed_rows"])
+
+        from xinqiao.assessments.models import Assessment, Campaign, Invitation
+        from xinqiao.risk.models import RiskSignal
+
+        # Answers are health data and the respondent saves them one screen at a time: the
+        # change log records the result (status, score, band), never the answers themselves.
+        auditlog.register(
+            Assessment,
+            exclude_fields=["updated_at", "resume_digest", "position", "answers", "subscales"],
+            mask_fields=["error_reason"],
+        )
+        auditlog.register(Invitation, exclude_fields=["token", "token_index"])
+        auditlog.register(Campaign)
+        auditlog.register(RiskSignal, exclude_fields=["dispatched_at"])

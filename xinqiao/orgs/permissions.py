@@ -49,6 +49,10 @@ class Action(models.TextChoices):
     PERSON_TRANSFER = "person.transfer", _("Request and accept transfers of files")
     PERSON_ARCHIVE = "person.archive", _("Archive and reactivate person files")
     PERSON_ERASE = "person.erase", _("Erase personal data (with a legal reason)")
+    ASSESSMENT_VIEW = "assessment.view", _("See assessment results and risk signals on files")
+    ASSESSMENT_ADMINISTER = "assessment.administer", _("Administer assessments to a person")
+    ASSESSMENT_INVITE = "assessment.invite", _("Send self-assessment links and run campaigns")
+    CAMPAIGN_VIEW = "assessment.campaign_view", _("Follow assessment campaigns (aggregates)")
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -84,20 +88,38 @@ _AREA_OVERSIGHT: frozenset[Action] = frozenset(
     }
 )
 
+# Assessments (R-ASSESS): results are health data (PIPL Art. 28), seen by those who serve the
+# person and by the area's oversight; grid workers register and report people but do not read
+# their scores. Those who run assessments may also send self-assessment links and campaigns.
+_ASSESSING: frozenset[Action] = frozenset(
+    {
+        Action.ASSESSMENT_VIEW,
+        Action.ASSESSMENT_ADMINISTER,
+        Action.ASSESSMENT_INVITE,
+        Action.CAMPAIGN_VIEW,
+    }
+)
+_ASSESSMENT_OVERSIGHT: frozenset[Action] = frozenset({Action.ASSESSMENT_VIEW, Action.CAMPAIGN_VIEW})
+
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.SYSTEM_ADMIN: _ADMIN | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
-    Role.CITY_ADMIN: _ADMIN | _AREA_OVERSIGHT,
-    Role.DISTRICT_ADMIN: _ADMIN | _AREA_OVERSIGHT,
-    Role.STREET_ADMIN: _ADMIN | _AREA_OVERSIGHT | _COMMUNITY_CASEWORK | {Action.PERSON_ARCHIVE},
-    Role.COMMUNITY_WORKER: _STAFF | _COMMUNITY_CASEWORK | {Action.PERSON_ARCHIVE},
+    Role.CITY_ADMIN: _ADMIN | _AREA_OVERSIGHT | _ASSESSMENT_OVERSIGHT,
+    Role.DISTRICT_ADMIN: _ADMIN | _AREA_OVERSIGHT | _ASSESSMENT_OVERSIGHT,
+    Role.STREET_ADMIN: _ADMIN
+    | _AREA_OVERSIGHT
+    | _COMMUNITY_CASEWORK
+    | _ASSESSMENT_OVERSIGHT
+    | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE},
+    Role.COMMUNITY_WORKER: _STAFF | _COMMUNITY_CASEWORK | _ASSESSING | {Action.PERSON_ARCHIVE},
     Role.GRID_WORKER: _STAFF | _CASEWORK,
-    Role.COUNSELLOR: _STAFF | _COMMUNITY_CASEWORK,
-    Role.SOCIAL_WORKER: _STAFF | _CASEWORK | {Action.PERSON_EXPORT},
+    Role.COUNSELLOR: _STAFF | _COMMUNITY_CASEWORK | _ASSESSING,
+    Role.SOCIAL_WORKER: _STAFF | _CASEWORK | _ASSESSING | {Action.PERSON_EXPORT},
     # Volunteers work under a team and see the org tree and their teams only.
     Role.VOLUNTEER: _EVERYONE,
-    Role.PSYCHIATRIST: _STAFF | _CASEWORK,
-    Role.HOTLINE_OPERATOR: _STAFF | _CASEWORK,
-    Role.SCHOOL_TEACHER: _STAFF | _CASEWORK | {Action.PERSON_EXPORT},
+    Role.PSYCHIATRIST: _STAFF | _CASEWORK | _ASSESSING,
+    # Hotline operators see results (to judge a caller's risk) but do not assess.
+    Role.HOTLINE_OPERATOR: _STAFF | _CASEWORK | {Action.ASSESSMENT_VIEW},
+    Role.SCHOOL_TEACHER: _STAFF | _CASEWORK | _ASSESSING | {Action.PERSON_EXPORT},
     # Auditors read the logs of their subtree and see who works there; they change nothing.
     Role.AUDITOR: _EVERYONE | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
 }

@@ -72,6 +72,8 @@ def home(request: HttpRequest) -> HttpResponse:
             context["transfers_waiting"] = transfers_to_decide(user).count()
         if can(user, Action.STAFF_VIEW):
             context["staffing"] = _isolation_staffing(user)
+    if can(user, Action.ASSESSMENT_VIEW) and has_confidentiality_agreement(user):
+        context.update(_assessments_summary(user))
     audit_paths = scope_paths(user, Action.AUDIT_VIEW)
     if audit_paths:
         from xinqiao.audit.views import AuditFilter, access_entries
@@ -82,6 +84,21 @@ def home(request: HttpRequest) -> HttpResponse:
 
         context["heartbeats"] = WorkerHeartbeat.objects.all()
     return render(request, "workbench/home.html", context)
+
+
+def _assessments_summary(user: Any) -> dict[str, Any]:
+    """Risk signals not older than a week, and assessments this week, in the user's area."""
+    from datetime import timedelta
+
+    from xinqiao.assessments.access import assessments_in_scope
+    from xinqiao.risk.models import RiskSignal
+
+    since = timezone.now() - timedelta(days=7)
+    signals = scoped(RiskSignal.objects.select_related("person"), user, Action.ASSESSMENT_VIEW)
+    return {
+        "recent_signals": list(signals.filter(created_at__gte=since).order_by("-created_at")[:10]),
+        "assessments_week": assessments_in_scope(user).filter(completed_at__gte=since).count(),
+    }
 
 
 def _isolation_staffing(user: Any) -> Any:

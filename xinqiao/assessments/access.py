@@ -1,0 +1,47 @@
+"""Sensitive reads of assessments, invitations and campaigns: one place, 404 outside scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from xinqiao.assessments.models import Assessment, Campaign, Invitation
+from xinqiao.orgs.permissions import Action
+from xinqiao.orgs.scope import get_or_404, require_confidentiality_agreement, scoped
+from xinqiao.people.access import access_person
+
+
+def assessments_in_scope(
+    user: Any, action: Action = Action.ASSESSMENT_VIEW
+) -> QuerySet[Assessment]:
+    """Assessments on files the user may see results of (anonymous ones never appear)."""
+    return scoped(Assessment.objects.select_related("person__unit", "unit"), user, action)
+
+
+def access_assessment(
+    user: Any, assessment_id: Any, action: Action = Action.ASSESSMENT_VIEW
+) -> Assessment:
+    assessment = get_or_404(assessments_in_scope(user, action), assessment_id)
+    require_confidentiality_agreement(user)
+    return assessment
+
+
+def access_invitation(
+    user: Any, invitation_id: Any, action: Action = Action.ASSESSMENT_INVITE
+) -> Invitation:
+    """An invitation of the user's units; a personal one also needs its person's file in
+    scope (after a transfer, the old unit no longer sees whom it invited)."""
+    queryset = scoped(Invitation.objects.select_related("person", "campaign", "unit"), user, action)
+    invitation = get_or_404(queryset, invitation_id)
+    if invitation.person_id is not None:
+        access_person(user, invitation.person_id)
+    return invitation
+
+
+def campaigns_in_scope(user: Any, action: Action = Action.CAMPAIGN_VIEW) -> QuerySet[Campaign]:
+    return scoped(Campaign.objects.select_related("unit", "created_by"), user, action)
+
+
+def access_campaign(user: Any, campaign_id: Any, action: Action = Action.CAMPAIGN_VIEW) -> Campaign:
+    return get_or_404(campaigns_in_scope(user, action), campaign_id)

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class RiskConfig(AppConfig):
+    name = "xinqiao.risk"
+    verbose_name = "Risk"
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from xinqiao.people import sections
+        from xinqiao.people.events import EVENT_LINKS
+        from xinqiao.risk.sections import SECTION
+
+        # Registered before the assessments section: a worker must see risk first on a file.
+        sections.register(SECTION)
+        EVENT_LINKS["risk.risksignal"] = lambda event: (
+            reverse("people:detail", kwargs={"person_id": event.person_id}) + "#risk"
+        )

@@ -1,0 +1,29 @@
+/* Charts drawn with the vendored Apache ECharts. Every chart is also a table on the page, so
+   the chart only adds a picture: <div class="chart" data-chart="ID"> reads its data from
+   <script type="application/json" id="ID">{"kind": "line"|"bar", "x": [...],
+   "series": [{"name": "...", "data": [...]}], "y_max": n, "title": "..."}</script>. */
+(function () {
+  "use strict";
+  function draw(element) {
+    var source = document.getElementById(element.dataset.chart);
+    if (!source || typeof echarts === "undefined") { return; }
+    var spec = JSON.parse(source.textContent);
+    var chart = echarts.init(element, null, { renderer: "svg" });
+    chart.setOption({
+      aria: { enabled: true },
+      animation: false,
+      grid: { left: 40, right: 16, top: 24, bottom: 40 },
+      tooltip: { trigger: "axis" },
+      legend: spec.series.length > 1 ? { bottom: 0 } : undefined,
+      xAxis: { type: "category", data: spec.x },
+      yAxis: { type: "value", minInterval: 1, max: spec.y_max === undefined ? null : spec.y_max },
+      series: spec.series.map(function (s) {
+        return { name: s.name, type: spec.kind || "line", data: s.data, label: { show: spec.kind === "bar" } };
+      })
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-chart]").forEach(draw);
+  });
+})();
