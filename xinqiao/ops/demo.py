@@ -266,6 +266,7 @@ def build_demo_city(
         )
     if people_per_community:
         add_demo_people(demo, rng, names, per_community=people_per_community)
+        add_demo_assessments(demo, rng)
     return demo
 
 
@@ -370,6 +371,84 @@ def add_demo_people(
                     kind="bereaved",
                     relationship=rng.choice(["spouse", "child"]),
                 )
+
+
+# Answer weights for generated results: most people answer "not at all" or "several days";
+# a critical item (thoughts of death or self-harm) is endorsed by few.
+_DEMO_ANSWER_WEIGHTS = (60, 25, 10, 5)
+_DEMO_CRITICAL_WEIGHTS = (92, 5, 2, 1)
+
+
+def _demo_answers(rng: random.Random, code: str) -> list[int | None]:
+    from xinqiao.instruments.library import get
+
+    answers: list[int | None] = []
+    for item in get(code).items:
+        if item.optional:
+            answers.append(None)
+            continue
+        values = sorted(item.values)
+        weights = _DEMO_CRITICAL_WEIGHTS if item.critical_at_least else _DEMO_ANSWER_WEIGHTS
+        answers.append(rng.choices(values, weights=weights[: len(values)])[0])
+    while answers and answers[-1] is None:
+        answers.pop()
+    return answers
+
+
+def add_demo_assessments(demo: DemoCity, rng: random.Random) -> None:
+    """Generated results through the real actions: PHQ-9 or GAD-7 for about half of the
+    people who consented (some twice, the first backdated a month, so the history chart has
+    two points), and an anonymous campaign in the first community answered by generated
+    respondents. Risk signals follow from the results, as they would."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from xinqiao.assessments import actions
+    from xinqiao.assessments.models import Assessment
+    from xinqiao.people.models import Consent
+
+    consented = Consent.objects.filter(purpose="assessment", withdrawn_at__isnull=True)
+    people = [c.person for c in consented.select_related("person__unit").order_by("person__name")]
+    counsellors = {c.pk: demo.users[f"c{i}_counsellor"] for i, c in enumerate(demo.communities, 1)}
+    for person in people:
+        if rng.random() >= 0.5:
+            continue
+        community = person.unit if person.unit.kind == "community" else person.unit.parent
+        counsellor = counsellors[community.pk]  # type: ignore[union-attr]
+        code = rng.choice(["phq9", "phq9", "gad7"])
+        first = actions.record_assessment(
+            acting_user=counsellor, person=person, instrument=code, answers=_demo_answers(rng, code)
+        )
+        if rng.random() < 0.3:
+            Assessment.objects.filter(pk=first.pk).update(
+                completed_at=F("completed_at") - timedelta(days=rng.randrange(25, 60))
+            )
+            actions.record_assessment(
+                acting_user=counsellor,
+                person=person,
+                instrument=code,
+                answers=_demo_answers(rng, code),
+            )
+    campaign = actions.create_campaign(
+        acting_user=demo.users["c1_counsellor"],
+        unit=demo.communities[0],
+        title="集中隔离点心理筛查（匿名）",
+        instrument="phq9",
+        closes_on=timezone.localdate() + timedelta(days=14),
+        anonymous=True,
+        expected_count=60,
+    )
+    invitation = campaign.invitations.get()
+    for k in range(24):
+        assessment = actions.begin_self_assessment(
+            invitation=invitation, respondent="self", resume_key=f"demo-respondent-{k}"
+        )
+        answers = _demo_answers(rng, "phq9")
+        stopped = k % 8 == 7  # every eighth respondent stopped half-way
+        for number, value in enumerate(answers[:4] if stopped else answers, start=1):
+            assessment = actions.save_answer(assessment=assessment, number=number, value=value)
+        if not stopped:
+            actions.finish_self_assessment(assessment=assessment)
 
 
 DEMO_LOGINS = [
