@@ -158,7 +158,7 @@ class _Plan:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Score:
     instrument: str
     raw: int

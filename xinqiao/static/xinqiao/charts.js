@@ -15,7 +15,7 @@
       grid: { left: 40, right: 16, top: 24, bottom: 40 },
       tooltip: { trigger: "axis" },
       legend: spec.series.length > 1 ? { bottom: 0 } : undefined,
-      xAxis: { type: "category", data: spec.x },
+      xAxis: { type: "category", data: spec.x, axisLabel: { interval: 0, hideOverlap: false } },
       yAxis: { type: "value", minInterval: 1, max: spec.y_max === undefined ? null : spec.y_max },
       series: spec.series.map(function (s) {
         return { name: s.name, type: spec.kind || "line", data: s.data, label: { show: spec.kind === "bar" } };
