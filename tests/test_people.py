@@ -594,9 +594,8 @@ class KeyRotationTests(PeopleTestCase):
         from django.core.management import call_command
         from django.test import override_settings
 
-        from xinqiao.fields import keyring
-
         from xinqiao.assessments.actions import find_invitation, invite_person
+        from xinqiao.fields import keyring
 
         person = self.register()
         invitation = invite_person(acting_user=self.c1_counsellor, person=person, instrument="phq9")

@@ -27,16 +27,13 @@ STAFF_ADVICE: dict[str, Promise] = {
         "assessment at the next follow-up."
     ),
     Intervention.GROUP: _(
-        "Moderate. Suggest group counselling, follow the person up and repeat the "
-        "assessment."
+        "Moderate. Suggest group counselling, follow the person up and repeat the assessment."
     ),
     Intervention.FAMILY: _(
-        "Suggest family counselling together with the parents or guardians, and follow "
-        "up closely."
+        "Suggest family counselling together with the parents or guardians, and follow up closely."
     ),
     Intervention.INDIVIDUAL: _(
-        "Marked. Arrange individual counselling and consider an assessment by a "
-        "psychiatrist."
+        "Marked. Arrange individual counselling and consider an assessment by a psychiatrist."
     ),
     Intervention.URGENT: _(
         "Severe. Contact the person today for one-to-one intervention, assess the risk of "
