@@ -626,26 +626,34 @@ class CampaignTests(AssessmentTestCase):
 
 
 class SignalDispatchTests(AssessmentTestCase):
-    def test_subscribers_get_each_committed_signal_once(self):
+    def test_subscribers_get_each_committed_signal_once_through_a_database_job(self):
+        from xinqiao.ops.jobs import wait_until_done
+        from xinqiao.ops.models import Job
         from xinqiao.risk import actions as risk_actions
 
         received = []
         risk_actions.subscribe(received.append)
         try:
             person = self.person()
-            with self.captureOnCommitCallbacks(execute=True):
-                assessment = self.record(person)
+            assessment = self.record(person)
+            job = Job.objects.get(kind="risk.dispatch_signal")
+            self.assertEqual(job.payload, {"signal": str(RiskSignal.objects.get().pk)})
+            self.assertEqual(received, [])  # handed over by a worker, not in the request
+            wait_until_done()
             self.assertEqual([s.object_id for s in received], [str(assessment.pk)])
             self.assertFalse(risk_actions.dispatch(received[0].pk))  # already handed over
-            # A signal whose job was lost is swept up by the periodic job.
-            with self.captureOnCommitCallbacks(execute=False):
-                lost = self.record(person, instrument="asq", answers=[1, 0, 0, 0])
-            signal = RiskSignal.objects.get(object_id=str(lost.pk))
-            self.assertIsNone(signal.dispatched_at)
-            RiskSignal.objects.filter(pk=signal.pk).update(
-                created_at=timezone.now() - timedelta(minutes=5)
-            )
-            self.assertEqual(risk_actions.dispatch_pending(), 1)
-            self.assertEqual(len(received), 2)
+            self.assertIsNotNone(RiskSignal.objects.get().dispatched_at)
         finally:
             risk_actions.SUBSCRIBERS.remove(received.append)
+
+    def test_a_rolled_back_result_leaves_no_signal_and_no_job(self):
+        from django.db import transaction
+
+        from xinqiao.ops.models import Job
+
+        person = self.person()
+        with self.assertRaises(RuntimeError), transaction.atomic():
+            self.record(person)
+            raise RuntimeError("the request failed after scoring")
+        self.assertFalse(RiskSignal.objects.exists())
+        self.assertFalse(Job.objects.exists())

@@ -325,6 +325,13 @@ else:
         },
     }
 
+# Jobs in the database (xinqiao/ops/jobs.py): how often an idle worker looks for due jobs,
+# how long a claimed job stays a worker's before another may take it over, and how many
+# threads of each `xinqiao worker` run them.
+XINQIAO_JOB_POLL_SECONDS = float(envstr("XINQIAO_JOB_POLL_SECONDS", "0.2"))
+XINQIAO_JOB_LEASE_SECONDS = envint("XINQIAO_JOB_LEASE_SECONDS", 120, minimum=1)
+XINQIAO_JOB_THREADS = envint("XINQIAO_JOB_THREADS", 2, minimum=1)
+
 # --- platform knobs ----------------------------------------------------------------------------
 # Aggregates that leave a unit suppress cells below this count (DESIGN.md "Data and privacy").
 XINQIAO_SMALL_CELL_THRESHOLD = envint("XINQIAO_SMALL_CELL_THRESHOLD", 5, minimum=1)

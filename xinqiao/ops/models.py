@@ -18,3 +18,55 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Job(models.Model):
+    """A unit of background work kept in the main database (``xinqiao.ops.jobs``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    # Jobs with a key are unique while unfinished (enqueue() reuses the pending one).
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.PENDING)
+    run_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=8)
+    locked_by = models.CharField(max_length=100, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        indexes = [models.Index(fields=["status", "run_at"], name="job_due")]
+        constraints = [
+            models.CheckConstraint(
+                name="job_running_has_a_lease",
+                condition=~models.Q(status="running") | models.Q(locked_until__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class JobProbe(models.Model):
+    """One row per probe job run: proof, for operators and tests, that workers run jobs and
+    that no job runs twice."""
+
+    id = models.BigAutoField(primary_key=True)
+    token = models.CharField(max_length=64, db_index=True)
+    worker = models.CharField(max_length=100)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.token} by {self.worker}"

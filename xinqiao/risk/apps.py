@@ -10,6 +10,7 @@ class RiskConfig(AppConfig):
 
         from xinqiao.people import sections
         from xinqiao.people.events import EVENT_LINKS
+        from xinqiao.risk import actions  # noqa: F401 -- registers its job handlers
         from xinqiao.risk.sections import SECTION
 
         # Registered before the assessments section: a worker must see risk first on a file.

@@ -1,0 +1,214 @@
+"""Jobs kept in the main database (transactional outbox), run by ``xinqiao worker``.
+
+Work that must never be lost — delivering a crisis notification, escalating an alert nobody
+acknowledged — is a ``Job`` row written in the same transaction as the change that caused
+it: a committed alert always has its jobs, a rolled-back one never does (DESIGN.md
+"Where code goes": transactional outbox). Workers claim due jobs with
+``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: two workers never take the same job, and a
+worker killed in the middle of one (even by SIGKILL) leaves it to be taken again when its
+lease runs out. A failing job is retried with exponential back-off, then marked failed.
+
+So a job may run more than once (at least once, never lost): every handler must be
+idempotent, and anything it sends outside carries an idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from xinqiao.ops.models import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+# Retry back-off: 2, 4, 8 … seconds after each failed attempt, at most ten minutes.
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_MAX_SECONDS = 600
+
+
+class LeaseLost(Exception):
+    """The job was taken over by another worker while this one ran it."""
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind`` (called with the job's payload)."""
+
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    key: str | None = None,
+    max_attempts: int = 8,
+) -> Job:
+    """Add a job in the current transaction. With ``key``, a job of that key that has not
+    finished yet is reused instead of adding a second one (e.g. one escalation per alert)."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for job kind {kind!r}")
+    run_at = run_at or timezone.now()
+    if key is not None:
+        existing = Job.objects.filter(key=key).first()
+        if existing is not None:
+            if existing.status == JobStatus.PENDING and run_at < existing.run_at:
+                existing.run_at = run_at
+                existing.save(update_fields=["run_at"])
+            if existing.status in (JobStatus.PENDING, JobStatus.RUNNING):
+                return existing
+            existing.delete()  # finished: the key may be used again
+    return Job.objects.create(
+        kind=kind, payload=payload, run_at=run_at, key=key, max_attempts=max_attempts
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
+
+
+def claim(*, worker: str, limit: int = 10, lease_seconds: int | None = None) -> list[Job]:
+    """Take up to ``limit`` due jobs for ``worker``: pending ones whose time has come, and
+    running ones whose worker's lease ran out (it died). Committed before they run."""
+    lease = lease_seconds or settings.XINQIAO_JOB_LEASE_SECONDS
+    now = timezone.now()
+    with transaction.atomic():
+        jobs = list(
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=JobStatus.PENDING, run_at__lte=now)
+                | Q(status=JobStatus.RUNNING, locked_until__lt=now)
+            )
+            .order_by("run_at", "id")[:limit]
+        )
+        for job in jobs:
+            job.status = JobStatus.RUNNING
+            job.locked_by = worker
+            job.locked_until = now + timedelta(seconds=lease)
+            job.attempts += 1
+            job.save(update_fields=["status", "locked_by", "locked_until", "attempts"])
+    return jobs
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS**attempts))
+
+
+def run(job: Job, *, worker: str) -> bool:
+    """Run one claimed job; True if it succeeded. The outcome is written only while the job
+    is still this worker's (a lease taken over by another worker is left to that one)."""
+    mine = Job.objects.filter(pk=job.pk, locked_by=worker, status=JobStatus.RUNNING)
+    function = HANDLERS.get(job.kind)
+    try:
+        if function is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        # The handler's writes and "done" commit together: killed before the commit, neither
+        # happened and the job runs again; if another worker took the job over meanwhile,
+        # this run's writes are rolled back.
+        with transaction.atomic():
+            function(dict(job.payload))
+            if not mine.update(status=JobStatus.DONE, finished_at=timezone.now()):
+                raise LeaseLost(job.pk)
+    except LeaseLost:
+        log.warning("job %s (%s): lease lost to another worker", job.pk, job.kind)
+        return False
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning("job %s (%s) failed on attempt %d: %s", job.pk, job.kind, job.attempts, error)
+        if job.attempts >= job.max_attempts:
+            mine.update(status=JobStatus.FAILED, last_error=error, finished_at=timezone.now())
+        else:
+            mine.update(
+                status=JobStatus.PENDING,
+                run_at=timezone.now() + backoff(job.attempts),
+                last_error=error,
+                locked_by="",
+                locked_until=None,
+            )
+        return False
+    return True
+
+
+def work_once(*, worker: str, limit: int = 10) -> int:
+    """Claim and run what is due now; the number of jobs run."""
+    jobs = claim(worker=worker, limit=limit)
+    for job in jobs:
+        run(job, worker=worker)
+    return len(jobs)
+
+
+def work(
+    *,
+    stop: threading.Event,
+    poll_seconds: float | None = None,
+    until_empty: bool = False,
+) -> None:
+    """The worker loop: run due jobs, sleep a moment when there are none."""
+    poll = poll_seconds if poll_seconds is not None else settings.XINQIAO_JOB_POLL_SECONDS
+    name = worker_name()
+    while not stop.is_set():
+        close_old_connections()
+        try:
+            done = work_once(worker=name)
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("job worker %s: claiming failed", name)
+            done = 0
+        if done:
+            continue
+        if until_empty and not Job.objects.filter(
+            status__in=[JobStatus.PENDING, JobStatus.RUNNING]
+        ).exists():
+            return
+        stop.wait(poll)
+
+
+def start_threads(count: int) -> tuple[threading.Event, list[threading.Thread]]:
+    """Worker threads inside ``xinqiao worker`` (daemons: they end with the process)."""
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=work, kwargs={"stop": stop}, name=f"jobs-{n}", daemon=True)
+        for n in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    return stop, threads
+
+
+def wait_until_done(*, timeout: float = 10.0) -> None:
+    """For tests and commands: run due jobs in this thread until none is pending."""
+    deadline = time.monotonic() + timeout
+    name = worker_name()
+    while time.monotonic() < deadline:
+        if not work_once(worker=name) and not Job.objects.filter(
+            status=JobStatus.PENDING, run_at__lte=timezone.now()
+        ).exists():
+            return
+    raise TimeoutError("jobs still pending")
+
+
+@handler("ops.probe")
+def probe(payload: dict[str, Any]) -> None:
+    """Proof that a worker runs jobs: writes one row (``xinqiao check_workers``, tests).
+    ``sleep`` holds the job for a while, as a slow delivery would."""
+    from xinqiao.ops.models import JobProbe
+
+    time.sleep(float(payload.get("sleep", 0)))
+    JobProbe.objects.create(token=str(payload["token"]), worker=worker_name())
