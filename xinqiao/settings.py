@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "xinqiao.instruments",
     "xinqiao.risk",
     "xinqiao.assessments",
+    "xinqiao.referrals",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]

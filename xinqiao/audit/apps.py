@@ -86,3 +86,13 @@ class AuditConfig(AppConfig):
         auditlog.register(Invitation, exclude_fields=["token", "token_index"])
         auditlog.register(Campaign)
         auditlog.register(RiskSignal, exclude_fields=["dispatched_at"])
+
+        from xinqiao.referrals.models import Referral
+
+        # Referrals: the free texts are health and personal data; the log shows that they
+        # changed (and the statuses, units and people involved), never what they say.
+        auditlog.register(
+            Referral,
+            exclude_fields=["updated_at"],
+            mask_fields=["reason", "emergency_reason", "decline_reason", "outcome"],
+        )

@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("people:list", _("Person files"), Action.PERSON_VIEW),
     NavItem("assessments:list", _("Assessments"), Action.ASSESSMENT_VIEW),
     NavItem("assessments:campaigns", _("Campaigns"), Action.CAMPAIGN_VIEW),
+    NavItem("referrals:list", _("Referrals"), Action.REFERRAL_RECEIVE),
     NavItem("orgs:tree", _("Org tree"), Action.UNIT_VIEW),
     NavItem("orgs:staff_list", _("Staff"), Action.STAFF_VIEW),
     NavItem("orgs:team_list", _("Teams"), Action.TEAM_VIEW),
