@@ -34,6 +34,17 @@ def _fail(payload):
     raise RuntimeError(payload.get("why", "broken"))
 
 
+def _record_failure(payload, error):
+    JobProbe.objects.create(token=payload["token"], worker=error[:100])
+    if payload.get("hook_breaks"):
+        raise RuntimeError("the hook itself is broken")
+
+
+@jobs.handler("tests.fail_with_hook", on_failure=_record_failure)
+def _fail_with_hook(payload):
+    raise RuntimeError("gateway down")
+
+
 class JobQueueTests(TestCase):
     def test_only_known_kinds_are_enqueued(self):
         with pytest.raises(ValueError, match="no handler"):
@@ -80,6 +91,32 @@ class JobQueueTests(TestCase):
             jobs.work_once(worker="w1")
         job.refresh_from_db()
         self.assertEqual((job.status, job.attempts), (JobStatus.FAILED, 3))
+
+    def test_the_failure_hook_runs_once_after_the_last_attempt(self):
+        job = jobs.enqueue("tests.fail_with_hook", {"token": "t1"}, max_attempts=2)
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            jobs.work_once(worker="w1")
+        self.assertFalse(JobProbe.objects.exists())  # not on an attempt that will be retried
+        with time_machine.travel(start + timedelta(seconds=3), tick=False):
+            jobs.work_once(worker="w1")
+        job.refresh_from_db()
+        self.assertEqual(job.status, JobStatus.FAILED)
+        [probe_row] = JobProbe.objects.all()
+        self.assertEqual((probe_row.token, probe_row.worker), ("t1", "RuntimeError: gateway down"))
+        with time_machine.travel(start + timedelta(minutes=30), tick=False):
+            self.assertEqual(jobs.work_once(worker="w1"), 0)
+        self.assertEqual(JobProbe.objects.count(), 1)
+
+    def test_a_broken_failure_hook_still_leaves_the_job_failed(self):
+        job = jobs.enqueue(
+            "tests.fail_with_hook", {"token": "t2", "hook_breaks": True}, max_attempts=1
+        )
+        with self.assertLogs("xinqiao.ops.jobs", "ERROR"):
+            jobs.work_once(worker="w1")
+        job.refresh_from_db()
+        self.assertEqual(job.status, JobStatus.FAILED)
+        self.assertFalse(JobProbe.objects.exists())  # the hook's writes were rolled back
 
     def test_a_dead_workers_job_is_taken_over_after_its_lease(self):
         job = probe()

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "xinqiao.audit",
     "xinqiao.people",
     "xinqiao.instruments",
+    "xinqiao.notify",
     "xinqiao.risk",
     "xinqiao.assessments",
     "xinqiao.referrals",
@@ -157,6 +158,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "xinqiao.workbench.context.navigation",
+                "xinqiao.notify.context.unread",
             ],
         },
     }
@@ -348,6 +350,50 @@ XINQIAO_SELF_SERVICE_RATE_PER_MINUTE = envint(
 XINQIAO_SELF_SERVICE_STARTS_PER_HOUR = envint(
     "XINQIAO_SELF_SERVICE_STARTS_PER_HOUR", 200, minimum=1
 )
+
+# --- notifications (xinqiao/notify, docs/deployment.md "Notifications") ------------------------
+# Every notification is shown in the app; these external channels send a copy as well. Each is
+# off unless listed here, and a listed channel without its address refuses start-up.
+XINQIAO_NOTIFY_CHANNELS = envlist("XINQIAO_NOTIFY_CHANNELS", [])
+_unknown_channels = set(XINQIAO_NOTIFY_CHANNELS) - {"email", "sms", "webhook"}
+if _unknown_channels:
+    raise ImproperlyConfigured(
+        f"XINQIAO_NOTIFY_CHANNELS: unknown channel(s) {', '.join(sorted(_unknown_channels))}; "
+        "choose from email, sms, webhook"
+    )
+# Seconds to wait for a gateway or mail server, and delivery attempts before a message is
+# marked "not delivered" (retried after 2, 4, 8 … s: six attempts take about a minute).
+XINQIAO_NOTIFY_TIMEOUT = envint("XINQIAO_NOTIFY_TIMEOUT", 10, minimum=1)
+XINQIAO_NOTIFY_MAX_ATTEMPTS = envint("XINQIAO_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+# email: SMTP through Django's mail framework.
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = XINQIAO_NOTIFY_TIMEOUT
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "xinqiao@localhost")
+# sms: an HTTP gateway (POST JSON {"to", "text"} with a bearer token).
+XINQIAO_SMS_URL = envstr("XINQIAO_SMS_URL")
+XINQIAO_SMS_TOKEN = envstr("XINQIAO_SMS_TOKEN")
+# webhook: a WeCom/DingTalk-style group-chat robot (its URL carries its key: a secret);
+# with XINQIAO_WEBHOOK_SECRET, requests are signed the DingTalk way (timestamp + sign).
+XINQIAO_WEBHOOK_URL = envstr("XINQIAO_WEBHOOK_URL")
+XINQIAO_WEBHOOK_SECRET = envstr("XINQIAO_WEBHOOK_SECRET")
+_notify_problems = []
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    _notify_problems.append("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other")
+for _channel, _url_name, _url in (
+    ("sms", "XINQIAO_SMS_URL", XINQIAO_SMS_URL),
+    ("webhook", "XINQIAO_WEBHOOK_URL", XINQIAO_WEBHOOK_URL),
+):
+    if _channel in XINQIAO_NOTIFY_CHANNELS and not _url.startswith(("https://", "http://")):
+        _notify_problems.append(f"the {_channel} channel needs {_url_name} (an http(s) URL)")
+if "sms" in XINQIAO_NOTIFY_CHANNELS and not XINQIAO_SMS_TOKEN:
+    _notify_problems.append("the sms channel needs XINQIAO_SMS_TOKEN")
+if _notify_problems:
+    raise ImproperlyConfigured("notifications: " + "; ".join(_notify_problems))
 
 # --- logging: never personal data; requests are logged by path and status only ----------------
 LOGGING = {

@@ -50,6 +50,7 @@ urlpatterns = [
     path("audit/", include("xinqiao.audit.urls")),
     path("people/", include("xinqiao.people.urls")),
     path("assessments/", include("xinqiao.assessments.urls")),
+    path("notify/", include("xinqiao.notify.urls")),
     path("referrals/", include("xinqiao.referrals.urls")),
     path("s/", include(selfservice_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -96,3 +96,10 @@ class AuditConfig(AppConfig):
             exclude_fields=["updated_at"],
             mask_fields=["reason", "emergency_reason", "decline_reason", "outcome"],
         )
+
+        from xinqiao.notify.models import Notification, NotifyPreference
+
+        # Notifications: their status changes (delivered, not delivered, read); the text is
+        # the caller's and stays out of the log. The mobile number is masked.
+        auditlog.register(Notification, exclude_fields=["subject", "body"])
+        auditlog.register(NotifyPreference, exclude_fields=["updated_at"], mask_fields=["mobile"])

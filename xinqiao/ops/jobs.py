@@ -6,7 +6,9 @@ it: a committed alert always has its jobs, a rolled-back one never does (DESIGN.
 "Where code goes": transactional outbox). Workers claim due jobs with
 ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: two workers never take the same job, and a
 worker killed in the middle of one (even by SIGKILL) leaves it to be taken again when its
-lease runs out. A failing job is retried with exponential back-off, then marked failed.
+lease runs out. A failing job is retried with exponential back-off, then marked failed; a
+kind may register an ``on_failure`` callback that records that final failure on its own rows
+(e.g. a notification shown as "not delivered"), in the same transaction.
 
 So a job may run more than once (at least once, never lost): every handler must be
 idempotent, and anything it sends outside carries an idempotency key.
@@ -25,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from xinqiao.ops.models import Job, JobStatus
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+# Called as ``on_failure(payload, error)`` when a job of the kind has failed its last attempt.
+FailureHook = Callable[[dict[str, Any], str], None]
+FAILURE_HOOKS: dict[str, FailureHook] = {}
 
 # Retry back-off: 2, 4, 8 … seconds after each failed attempt, at most ten minutes.
 BACKOFF_BASE_SECONDS = 2
@@ -44,11 +49,20 @@ class LeaseLost(Exception):
     """The job was taken over by another worker while this one ran it."""
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs of ``kind`` (called with the job's payload)."""
+def handler(kind: str, *, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind`` (called with the job's payload).
+
+    ``on_failure(payload, error)``, if given, runs once when a job of this kind has failed its
+    last attempt, in the transaction that marks the job failed (``error`` is the job's
+    ``last_error``). A hook that raises is logged and its writes are rolled back; the job is
+    marked failed all the same."""
 
     def register(function: Handler) -> Handler:
         HANDLERS[kind] = function
+        if on_failure is not None:
+            FAILURE_HOOKS[kind] = on_failure
+        else:
+            FAILURE_HOOKS.pop(kind, None)
         return function
 
     return register
@@ -134,7 +148,7 @@ def run(job: Job, *, worker: str) -> bool:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         log.warning("job %s (%s) failed on attempt %d: %s", job.pk, job.kind, job.attempts, error)
         if job.attempts >= job.max_attempts:
-            mine.update(status=JobStatus.FAILED, last_error=error, finished_at=timezone.now())
+            _fail(job, mine, error)
         else:
             mine.update(
                 status=JobStatus.PENDING,
@@ -145,6 +159,21 @@ def run(job: Job, *, worker: str) -> bool:
             )
         return False
     return True
+
+
+def _fail(job: Job, mine: QuerySet[Job], error: str) -> None:
+    """Mark the job failed for good and let its kind record the failure, in one transaction."""
+    with transaction.atomic():
+        if not mine.update(status=JobStatus.FAILED, last_error=error, finished_at=timezone.now()):
+            return  # taken over by another worker meanwhile: its outcome counts
+        hook = FAILURE_HOOKS.get(job.kind)
+        if hook is None:
+            return
+        try:
+            with transaction.atomic():
+                hook(dict(job.payload), error)
+        except Exception:
+            log.exception("job %s (%s): its failure hook failed", job.pk, job.kind)
 
 
 def work_once(*, worker: str, limit: int = 10) -> int:
@@ -173,9 +202,10 @@ def work(
             done = 0
         if done:
             continue
-        if until_empty and not Job.objects.filter(
-            status__in=[JobStatus.PENDING, JobStatus.RUNNING]
-        ).exists():
+        if (
+            until_empty
+            and not Job.objects.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING]).exists()
+        ):
             return
         stop.wait(poll)
 
@@ -197,9 +227,12 @@ def wait_until_done(*, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     name = worker_name()
     while time.monotonic() < deadline:
-        if not work_once(worker=name) and not Job.objects.filter(
-            status=JobStatus.PENDING, run_at__lte=timezone.now()
-        ).exists():
+        if (
+            not work_once(worker=name)
+            and not Job.objects.filter(
+                status=JobStatus.PENDING, run_at__lte=timezone.now()
+            ).exists()
+        ):
             return
     raise TimeoutError("jobs still pending")
 
