@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(BIN)/mypy xinqiao
 	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao makemigrations --check --dry-run
 	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao permissions_doc --check
+	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao risk_doc --check
 	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao spectacular --validate --fail-on-warn > /dev/null
 	scripts/check-messages
 
@@ -50,6 +51,7 @@ messages: $(STAMP)
 
 docs: $(STAMP)
 	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao permissions_doc
+	XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/xinqiao risk_doc
 
 ## Re-pin every dependency from a fresh resolution of pyproject.toml.
 lock:

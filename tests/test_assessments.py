@@ -85,7 +85,7 @@ class StaffAssessmentTests(AssessmentTestCase):
         self.assertIn(EventKind.ASSESSMENT, kinds)
         self.assertIn(EventKind.RISK_SIGNAL, kinds)
         signal = RiskSignal.objects.get(person=person)
-        self.assertEqual(signal.level, "high")
+        self.assertEqual(signal.level, 2)  # risk rule suicide_risk_item
         self.assertEqual(signal.critical_items, [9])
 
     def test_a_mild_result_raises_no_signal_and_the_most_severe_band_does(self):
@@ -94,7 +94,7 @@ class StaffAssessmentTests(AssessmentTestCase):
         self.assertFalse(RiskSignal.objects.exists())
         gad7 = self.record(person, [3, 3, 3, 3, 3, 3, 0], instrument="gad7")  # 18, severe
         signal = RiskSignal.objects.get(object_id=str(gad7.pk))
-        self.assertEqual(signal.level, "medium")
+        self.assertEqual(signal.level, 3)  # risk rule most_severe_band
 
     def test_bad_answers_name_the_item_and_write_nothing(self):
         person = self.person()

@@ -234,3 +234,86 @@ def test_phq9_on_a_phone_through_a_qr_link_resumes_and_reaches_the_staff_file(li
     expect(staff.locator("main")).to_contain_text("中度")
     expect(staff.locator("tr.critical")).to_contain_text("有不如死掉")
     assert serious_accessibility_problems(staff) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_crisis_path_from_a_self_assessment_to_the_hospital_and_back(live_server, browser):
+    """PHQ-9 item 9 = 3 on a phone → the counsellor's workbench shows the alert → acknowledge
+    → refer to the hospital → the hospital accepts → the community sees it (issue #5)."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from tests.people_data import resident_id
+    from xinqiao.assessments.actions import invite_person
+    from xinqiao.people import actions
+
+    demo = build_demo_city()
+    counsellor = demo.users["c1_counsellor"]
+    person = actions.register_person(
+        acting_user=counsellor,
+        unit=demo.communities[0],
+        name="危机路径",
+        id_number=resident_id(date(1991, 2, 3), 88),
+    )
+    actions.give_consent(
+        acting_user=counsellor,
+        person=person,
+        purpose="data_sharing_hospital",
+        given_by="self",
+        method="signed_paper",
+        given_on=timezone.localdate(),
+    )
+    link = invite_person(acting_user=counsellor, person=person, instrument="phq9")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/s/{link.token}/")
+    page.get_by_label("我已阅读以上内容，同意参加。").check()
+    page.get_by_role("button", name="开始").click()
+    for number in range(1, 10):
+        expect(page.locator("#progress-label")).to_have_text(f"第 {number} 题，共 10 题")
+        page.get_by_label("几乎每天" if number == 9 else "好几天").check()
+        page.get_by_role("button", name="下一题").click()
+    page.get_by_role("button", name="跳过此题").click()
+    expect(page.locator("main")).to_contain_text("12356")
+    phone.close()
+
+    staff = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    sign_in(staff, live_server.url, "c1_counsellor")
+    alerts = staff.locator("#open-alerts")
+    expect(alerts).to_contain_text("危机路径")
+    expect(alerts).to_contain_text("风险1级")
+    assert serious_accessibility_problems(staff) == []
+    alerts.get_by_role("link", name="危机路径").click()
+    staff.locator("form[action$='/acknowledge/'] button").click()
+    expect(staff.locator("main")).to_contain_text(counsellor.name)
+    staff.locator("a[href*='/referrals/people/']").click()
+    staff.locator("#id_kind").select_option("admission")
+    staff.locator("#id_to_unit").select_option(label="心桥市第一人民医院")
+    staff.locator("#id_urgency").select_option("emergency")
+    staff.locator("#id_reason").fill("PHQ-9 第9题几乎每天，已面谈，建议住院评估")
+    staff.locator("#id_contact_phone").fill("17000000001")
+    staff.locator("form button.primary").click()
+    referral_url = staff.url
+    assert "/referrals/" in referral_url
+
+    hospital = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    doctor = hospital.new_page()
+    sign_in(doctor, live_server.url, "doctor1")
+    doctor.goto(live_server.url + "/referrals/")
+    doctor.get_by_role("link", name="危机路径").first.click()
+    doctor.locator("form[action$='/accept/'] button").click()
+    assert serious_accessibility_problems(doctor) == []
+    # The hospital sees the referral but not the person's file.
+    response = doctor.goto(f"{live_server.url}/people/{person.pk}/")
+    assert response is not None
+    assert response.status == 404
+    hospital.close()
+
+    # The community sees the hospital's answer on the file and on the alert.
+    staff.goto(f"{live_server.url}/people/{person.pk}/")
+    expect(staff.locator("main")).to_contain_text("心桥市第一人民医院")
+    expect(staff.locator("#timeline + ol.timeline")).to_contain_text("转介")
+    staff.goto(referral_url)
+    expect(staff.locator("main")).to_contain_text(demo.users["doctor1"].name)

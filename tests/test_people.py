@@ -379,7 +379,7 @@ class FamilyAndTimelineTests(PeopleTestCase):
                 date_to=date(2020, 6, 1),
             )
         client = self.client_for(self.c1_counsellor)
-        with self.assertNumQueries(12):
+        with self.assertNumQueries(13):
             page = client.get(f"/people/{person.pk}/timeline/")
         events = page.context["page"]
         self.assertEqual(len(events), 50)

@@ -31,6 +31,8 @@ from xinqiao.orgs.models import (
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can
 from xinqiao.people.models import Consent, GroupMembership, ImportJob, Person, Transfer
+from xinqiao.referrals.models import Referral
+from xinqiao.risk.models import Alert, RiskSignal, SmiPatient
 from xinqiao.test import PersonaTestCase
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
@@ -70,6 +72,8 @@ class Objects:
     assessment: Assessment
     invitation: Invitation
     campaign: Campaign
+    alert: Alert
+    referral: Referral
 
     def params(self) -> dict[str, Any]:
         return {
@@ -88,6 +92,8 @@ class Objects:
             "assessment_id": self.assessment.pk,
             "invitation_id": self.invitation.pk,
             "campaign_id": self.campaign.pk,
+            "alert_id": self.alert.pk,
+            "referral_id": self.referral.pk,
             "code": "phq9",  # instrument codes are public definitions, not scoped data
             "fmt": "png",
             # A self-assessment link is its own credential (public pages, tested in
@@ -105,7 +111,9 @@ class Objects:
         ]
 
 
-def person_objects(unit: Any, inner_unit: Any, staff: User, name: str) -> dict[str, Any]:
+def person_objects(
+    unit: Any, inner_unit: Any, staff: User, name: str, relief_office: Any
+) -> dict[str, Any]:
     """A person file with one of each of its parts, and an open transfer to ``inner_unit``
     (so that only people who see ``unit`` can decide it)."""
     person = Person.objects.create(unit=unit, name=name, priority_level=2)
@@ -151,6 +159,32 @@ def person_objects(unit: Any, inner_unit: Any, staff: User, name: str) -> dict[s
         expires_at=closes,
         created_by=staff,
     )
+    signal = RiskSignal.objects.create(
+        person=person,
+        unit=unit,
+        source="concern_report",
+        level=1,
+        object_type="people.person",
+        object_id=str(person.pk),
+    )
+    alert = Alert.objects.create(
+        person=person, unit=unit, level=1, signal=signal, ack_deadline=closes
+    )
+    SmiPatient.objects.create(
+        person=person,
+        diagnosis="schizophrenia",
+        next_followup_due=date(2027, 1, 1),
+        registered_by=staff,
+    )
+    referral = Referral.objects.create(
+        person=person,
+        from_unit=unit,
+        to_unit=relief_office,
+        kind="relief",
+        reason="矩阵测试",
+        contact_phone="17000000000",
+        sent_by=staff,
+    )
     return {
         "person": person,
         "group": group,
@@ -160,6 +194,8 @@ def person_objects(unit: Any, inner_unit: Any, staff: User, name: str) -> dict[s
         "assessment": assessment,
         "invitation": invitation,
         "campaign": campaign,
+        "alert": alert,
+        "referral": referral,
     }
 
 
@@ -220,7 +256,9 @@ class ScopeMatrixTests(PersonaTestCase):
             membership=Membership.objects.get(user=staff),
             agreement=ConfidentialityAgreement.objects.filter(user=staff).first(),
             token_id=token.pk,
-            **person_objects(unit, cls.demo.grids[index + 1][0], staff, f"矩阵{name}"),
+            **person_objects(
+                unit, cls.demo.grids[index + 1][0], staff, f"矩阵{name}", cls.demo.civil_affairs
+            ),
         )
 
     @classmethod
@@ -249,8 +287,17 @@ class ScopeMatrixTests(PersonaTestCase):
                 Unit.objects.get(name="外街道"),
                 cls.outsider,
                 "矩阵外市",
+                cls._outside_relief_office(),
             ),
         )
+
+    @classmethod
+    def _outside_relief_office(cls) -> Unit:
+        city = cls.outside_city
+        office = Unit(kind="civil_affairs", name="外市民政局", parent=city, depth=1)
+        office.path = f"{city.path}{office.id.hex}/"
+        office.save()
+        return office
 
     def test_every_route_can_be_filled(self):
         params = self.sets["c1"].params()
@@ -307,6 +354,14 @@ class ScopeMatrixTests(PersonaTestCase):
                     getattr(self, persona), Action.ASSESSMENT_VIEW
                 ):
                     continue  # need-to-know: results are for those who serve the person
+                if route.startswith("/referrals/") and not can(
+                    getattr(self, persona), Action.REFERRAL_SEND
+                ):
+                    continue  # referrals are for the two sides: test_referrals
+                if route.startswith("/risk/") and not can(
+                    getattr(self, persona), Action.ALERT_VIEW
+                ):
+                    continue  # need-to-know: crisis work
                 if ("invitations/" in route or "sheet.pdf" in route) and not can(
                     getattr(self, persona), Action.ASSESSMENT_INVITE
                 ):
@@ -369,4 +424,4 @@ class ScopeMatrixTests(PersonaTestCase):
         self.assertNotIn("city_admin", usernames)
         outsider = self.client_for(self.outsider)
         self.assertNotIn(self.c1.name, outsider.get("/org/units/").content.decode())
-        self.assertEqual(outsider.get("/api/v1/units/").json()["count"], 4)
+        self.assertEqual(outsider.get("/api/v1/units/").json()["count"], 5)

@@ -7,6 +7,7 @@ from xinqiao.assessments.urls import selfservice_patterns
 from xinqiao.instruments import api as instruments_api
 from xinqiao.orgs import api as orgs_api
 from xinqiao.people import api as people_api
+from xinqiao.risk import api as risk_api
 from xinqiao.workbench.views import healthz
 
 api_v1 = [
@@ -35,6 +36,8 @@ api_v1 = [
         assessments_api.assessment_fhir,
         name="assessment_fhir",
     ),
+    path("alerts/", risk_api.AlertList.as_view(), name="alerts"),
+    path("alerts/<uuid:alert_id>/acknowledge", risk_api.acknowledge, name="alert_acknowledge"),
     path("score", instruments_api.score_answers, name="score"),
     path("instruments/", instruments_api.instrument_list, name="instruments"),
     path("instruments/<slug:code>/", instruments_api.instrument_detail, name="instrument"),
@@ -52,6 +55,7 @@ urlpatterns = [
     path("assessments/", include("xinqiao.assessments.urls")),
     path("notify/", include("xinqiao.notify.urls")),
     path("referrals/", include("xinqiao.referrals.urls")),
+    path("risk/", include("xinqiao.risk.urls")),
     path("s/", include(selfservice_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),

@@ -41,7 +41,7 @@ from xinqiao.people.events import record_event
 from xinqiao.people.models import Consent, ConsentPurpose, EventKind, FileStatus, Person
 from xinqiao.risk.actions import raise_signal
 from xinqiao.risk.models import SignalSource
-from xinqiao.risk.rules import assessment_signal
+from xinqiao.risk.rules import assessment_facts, evaluate
 
 # Personal links last a week by default, campaigns until they close (at most half a year).
 DEFAULT_INVITATION_DAYS = 7
@@ -94,7 +94,8 @@ def _apply(assessment: Assessment, result: Score) -> None:
 
 
 def _after_completion(assessment: Assessment, actor: Any) -> None:
-    """Timeline event and, for a critical item or a severe band, a risk signal."""
+    """Timeline event and, when the risk rules call for it (a critical item, a severe band),
+    a risk signal in the same transaction (``xinqiao.risk``)."""
     instrument = assessment.instrument_definition
     band = assessment.band
     if assessment.person is not None:
@@ -106,21 +107,21 @@ def _after_completion(assessment: Assessment, actor: Any) -> None:
             summary=f"{instrument.code.upper()} {assessment.total}"
             + (f" · {band.zh}" if band else ""),
         )
-    decision = assessment_signal(
-        critical_items=assessment.critical_items,
+    facts = assessment_facts(
+        instrument=instrument.code,
+        critical={n: assessment.answers[n - 1] for n in assessment.critical_items},
         flags=assessment.flags,
         band_code=assessment.band_code,
         band_index=assessment.band_index or 0,
         band_count=len(instrument.bands),
         intervention=assessment.intervention,
     )
-    if decision is not None:
+    if evaluate(facts) is not None:
         raise_signal(
             person=assessment.person,
             unit=assessment.unit,
             source=SignalSource.ASSESSMENT,
-            level=decision.level,
-            reasons=decision.reasons,
+            facts=facts,
             obj=assessment,
             actor=actor,
         )

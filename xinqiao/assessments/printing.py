@@ -1,4 +1,4 @@
-"""QR codes (segno) and printable sheets (WeasyPrint) for self-assessment links.
+"""QR codes (segno) for self-assessment links (their printable sheets: workbench/pdf.py).
 
 A printed sheet must carry the address people reach from their phones: ``XINQIAO_PUBLIC_URL``
 when set (behind a reverse proxy), else the address of the request.
@@ -11,7 +11,6 @@ import io
 import segno
 from django.conf import settings
 from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from xinqiao.assessments.models import Invitation
@@ -38,13 +37,3 @@ def qr_svg_file(link: str, *, scale: int = 8) -> bytes:
     out = io.BytesIO()
     segno.make(link, error="m").save(out, kind="svg", scale=scale, border=4, xmldecl=True)
     return out.getvalue()
-
-
-def pdf(template: str, context: dict[str, object]) -> bytes:
-    """Render an HTML template to PDF. Chinese needs a CJK font installed (Debian's
-    fonts-wqy-microhei or fonts-noto-cjk; `make test` and `make run` install one)."""
-    from weasyprint import HTML
-
-    html = render_to_string(template, context)
-    document: bytes = HTML(string=html).write_pdf()
-    return document

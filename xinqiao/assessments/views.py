@@ -51,6 +51,7 @@ from xinqiao.orgs.scope import can, require, require_confidentiality_agreement, 
 from xinqiao.people.access import ConsentMissing, access_person, has_consent, people_in_scope
 from xinqiao.people.models import ConsentPurpose, FileStatus, Person
 from xinqiao.workbench.forms import apply_errors, report, submit
+from xinqiao.workbench.pdf import pdf_response
 
 
 def _zh() -> bool:
@@ -320,7 +321,7 @@ def _sheet_cards(request: HttpRequest, invitations: list[Invitation]) -> list[di
     return cards
 
 
-def _pdf_response(request: HttpRequest, context: dict[str, Any], filename: str) -> HttpResponse:
+def _sheet_response(request: HttpRequest, context: dict[str, Any], filename: str) -> HttpResponse:
     instrument = get(context["instrument_code"])
     context.update(
         {
@@ -329,21 +330,14 @@ def _pdf_response(request: HttpRequest, context: dict[str, Any], filename: str) 
             "LANGUAGE_CODE": get_language(),
         }
     )
-    try:
-        document = printing.pdf("assessments/sheet_pdf.html", context)
-    except OSError:  # WeasyPrint without Pango: say so instead of failing
-        return render(request, "assessments/no_pdf.html", status=503)
-    response = HttpResponse(document, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return pdf_response(request, "assessments/sheet_pdf.html", context, filename)
 
 
 @login_required
 def invitation_sheet(request: HttpRequest, invitation_id: Any) -> HttpResponse:
     invitation = access_invitation(request.user, invitation_id)
     log_access(request, invitation, kind=AccessKind.EXPORT)
-    return _pdf_response(
+    return _sheet_response(
         request,
         {
             "title": invitation.campaign.title if invitation.campaign else "",
@@ -502,7 +496,7 @@ def campaign_sheet(request: HttpRequest, campaign_id: Any) -> HttpResponse:
     if not campaign.anonymous:
         require_confidentiality_agreement(request.user)
         invitations = invitations.filter(person__in=people_in_scope(request.user))
-    return _pdf_response(
+    return _sheet_response(
         request,
         {
             "title": campaign.title,

@@ -267,6 +267,7 @@ def build_demo_city(
     if people_per_community:
         add_demo_people(demo, rng, names, per_community=people_per_community)
         add_demo_assessments(demo, rng)
+        add_demo_crisis_work(demo)
     return demo
 
 
@@ -451,6 +452,88 @@ def add_demo_assessments(demo: DemoCity, rng: random.Random) -> None:
             actions.finish_self_assessment(assessment=assessment)
 
 
+def add_demo_crisis_work(demo: DemoCity) -> None:
+    """Crisis work through the real actions: one alert acknowledged, contacted and referred
+    to the hospital, which accepts; a grid worker's report of a concern; a patient with a
+    severe mental disorder and two follow-ups. The other alerts of the demo stay open."""
+    from django.utils import timezone
+
+    from xinqiao.people.models import Person
+    from xinqiao.referrals import actions as referrals
+    from xinqiao.risk import actions as risk
+    from xinqiao.risk import smi_actions
+    from xinqiao.risk.models import Alert
+
+    counsellor = demo.users["c1_counsellor"]
+    in_crisis = (
+        Person.objects.filter(unit=demo.communities[0], status="active", alerts__isnull=True)
+        .order_by("name")
+        .first()
+    )
+    if in_crisis is not None:
+        risk.report_concern(
+            acting_user=demo.users["c1_worker"],
+            person=in_crisis,
+            behaviours=["suicide_talk"],
+            note="演示：对家人说“活着没意思”",
+        )
+    alert = Alert.objects.filter(person=in_crisis).first()
+    if alert is not None and demo.hospital is not None:
+        risk.acknowledge_alert(acting_user=counsellor, alert=alert)
+        risk.record_contact(acting_user=counsellor, alert=alert, mode="home_visit")
+        referral = referrals.refer_person(
+            acting_user=counsellor,
+            person=alert.person,
+            to_unit=demo.hospital,
+            kind="outpatient",
+            urgency="emergency",
+            reason="演示：测评第9题阳性，已家访，建议门诊评估",
+            contact_phone="17000009999",
+            emergency_reason="演示：本人口头同意，书面同意待补",
+            alert=alert,
+        )
+        referrals.accept_referral(acting_user=demo.users["doctor1"], referral=referral)
+    grid_unit = demo.grids[1][0]
+    reported = Person.objects.filter(unit=grid_unit, status="active").order_by("name").first()
+    if reported is not None:
+        risk.report_concern(
+            acting_user=demo.users["c1_grid1"],
+            person=reported,
+            behaviours=["shut_in", "not_eating"],
+            note="演示：近一周闭门不出，邻居反映很少吃饭",
+        )
+    patient_person = (
+        Person.objects.filter(unit__path__startswith=demo.communities[1].path, status="active")
+        .exclude(smi__isnull=False)
+        .order_by("name")
+        .first()
+    )
+    if patient_person is not None:
+        worker = demo.users["c2_worker"]
+        patient = smi_actions.register_smi_patient(
+            acting_user=worker,
+            person=patient_person,
+            diagnosis="schizophrenia",
+            guardian_name="演示监护人",
+            custody=[("演示网格员", "grid_worker", ""), ("演示民警", "police", "")],
+        )
+        today = timezone.localdate()
+        for days_ago, grade, symptoms in ((40, 1, "present"), (10, 0, "none")):
+            smi_actions.record_smi_followup(
+                acting_user=worker,
+                patient=patient,
+                on=today - timedelta(days=days_ago),
+                risk_grade=grade,
+                symptoms=symptoms,
+                insight="good",
+                social_function="fair",
+                adverse_reaction="none",
+                physical_illness="none",
+                compliance="regular",
+                medication="演示：利培酮 2mg，每日两次",
+            )
+
+
 DEMO_LOGINS = [
     ("city_admin", "City administrator (TOTP set-up on first sign-in)"),
     ("s1_admin", "Street administrator, 东湖街道 (TOTP set-up on first sign-in)"),
@@ -460,6 +543,7 @@ DEMO_LOGINS = [
     ("c1_worker", "Community worker, 春晖社区"),
     ("c1_grid1", "Grid worker, 春晖社区 第一网格"),
     ("hotline1", "Hotline operator"),
+    ("doctor1", "Psychiatrist, 心桥市第一人民医院 (receives referrals)"),
     ("psychiatrist1", "Psychiatrist, 心桥市精神卫生中心"),
     ("teacher1", "School psychology teacher"),
 ]

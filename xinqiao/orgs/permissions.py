@@ -53,6 +53,14 @@ class Action(models.TextChoices):
     ASSESSMENT_ADMINISTER = "assessment.administer", _("Administer assessments to a person")
     ASSESSMENT_INVITE = "assessment.invite", _("Send self-assessment links and run campaigns")
     CAMPAIGN_VIEW = "assessment.campaign_view", _("Follow assessment campaigns (aggregates)")
+    CONCERN_REPORT = "risk.report_concern", _("Report a concern about a person")
+    ALERT_VIEW = "risk.alert_view", _("See crisis alerts, risk levels and the key-person list")
+    ALERT_HANDLE = "risk.alert_handle", _("Acknowledge and handle crisis alerts")
+    RISK_LEVEL_SET = "risk.level_set", _("Change a person's risk level with a reason")
+    RESPONSE_CONFIGURE = "risk.response_configure", _("Configure the response matrix")
+    REFERRAL_SEND = "referral.send", _("Refer a person to another unit")
+    REFERRAL_RECEIVE = "referral.receive", _("Accept, decline and complete referrals received")
+    SMI_MANAGE = "smi.manage", _("Manage patients with severe mental disorders")
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -101,25 +109,57 @@ _ASSESSING: frozenset[Action] = frozenset(
 )
 _ASSESSMENT_OVERSIGHT: frozenset[Action] = frozenset({Action.ASSESSMENT_VIEW, Action.CAMPAIGN_VIEW})
 
+# Crisis work (R-RISK, R-CRISIS): everyone who meets people may report a concern (seed 000
+# 二(六) "基层工作人员反映有心理行为异常"); those who intervene handle alerts; a level is
+# changed only by a counsellor or psychiatrist (issue #5 item 2); the street office receives
+# crisis reports (报告街道) and oversees; the city configures the response.
+_REPORTING: frozenset[Action] = frozenset({Action.CONCERN_REPORT})
+_CRISIS_WORK: frozenset[Action] = _REPORTING | {
+    Action.ALERT_VIEW,
+    Action.ALERT_HANDLE,
+    Action.REFERRAL_SEND,
+    Action.REFERRAL_RECEIVE,
+}
+# District and city administrators may be sent an alert nobody acknowledged (escalation up
+# the tree, R-CRISIS): they see alerts and may acknowledge one.
+_CRISIS_OVERSIGHT: frozenset[Action] = frozenset({Action.ALERT_VIEW, Action.ALERT_HANDLE})
+
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.SYSTEM_ADMIN: _ADMIN | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
-    Role.CITY_ADMIN: _ADMIN | _AREA_OVERSIGHT | _ASSESSMENT_OVERSIGHT,
-    Role.DISTRICT_ADMIN: _ADMIN | _AREA_OVERSIGHT | _ASSESSMENT_OVERSIGHT,
+    Role.SYSTEM_ADMIN: _ADMIN | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT, Action.RESPONSE_CONFIGURE},
+    Role.CITY_ADMIN: _ADMIN
+    | _AREA_OVERSIGHT
+    | _ASSESSMENT_OVERSIGHT
+    | _CRISIS_OVERSIGHT
+    | {Action.RESPONSE_CONFIGURE},
+    Role.DISTRICT_ADMIN: _ADMIN | _AREA_OVERSIGHT | _ASSESSMENT_OVERSIGHT | _CRISIS_OVERSIGHT,
     Role.STREET_ADMIN: _ADMIN
     | _AREA_OVERSIGHT
     | _COMMUNITY_CASEWORK
     | _ASSESSMENT_OVERSIGHT
+    | _CRISIS_WORK
     | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE},
-    Role.COMMUNITY_WORKER: _STAFF | _COMMUNITY_CASEWORK | _ASSESSING | {Action.PERSON_ARCHIVE},
-    Role.GRID_WORKER: _STAFF | _CASEWORK,
-    Role.COUNSELLOR: _STAFF | _COMMUNITY_CASEWORK | _ASSESSING,
-    Role.SOCIAL_WORKER: _STAFF | _CASEWORK | _ASSESSING | {Action.PERSON_EXPORT},
+    Role.COMMUNITY_WORKER: _STAFF
+    | _COMMUNITY_CASEWORK
+    | _ASSESSING
+    | _CRISIS_WORK
+    | {Action.PERSON_ARCHIVE, Action.SMI_MANAGE},
+    Role.GRID_WORKER: _STAFF | _CASEWORK | _REPORTING | {Action.ALERT_VIEW},
+    Role.COUNSELLOR: _STAFF
+    | _COMMUNITY_CASEWORK
+    | _ASSESSING
+    | _CRISIS_WORK
+    | {Action.RISK_LEVEL_SET},
+    Role.SOCIAL_WORKER: _STAFF | _CASEWORK | _ASSESSING | _CRISIS_WORK | {Action.PERSON_EXPORT},
     # Volunteers work under a team and see the org tree and their teams only.
     Role.VOLUNTEER: _EVERYONE,
-    Role.PSYCHIATRIST: _STAFF | _CASEWORK | _ASSESSING,
+    Role.PSYCHIATRIST: _STAFF
+    | _CASEWORK
+    | _ASSESSING
+    | _CRISIS_WORK
+    | {Action.RISK_LEVEL_SET, Action.SMI_MANAGE},
     # Hotline operators see results (to judge a caller's risk) but do not assess.
-    Role.HOTLINE_OPERATOR: _STAFF | _CASEWORK | {Action.ASSESSMENT_VIEW},
-    Role.SCHOOL_TEACHER: _STAFF | _CASEWORK | _ASSESSING | {Action.PERSON_EXPORT},
+    Role.HOTLINE_OPERATOR: _STAFF | _CASEWORK | _REPORTING | {Action.ASSESSMENT_VIEW},
+    Role.SCHOOL_TEACHER: _STAFF | _CASEWORK | _ASSESSING | _CRISIS_WORK | {Action.PERSON_EXPORT},
     # Auditors read the logs of their subtree and see who works there; they change nothing.
     Role.AUDITOR: _EVERYONE | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
 }

@@ -116,7 +116,11 @@ def referral_new(request: HttpRequest, person_id: Any) -> HttpResponse:
     person = access_person(request.user, person_id)
     require(request.user, Action.REFERRAL_SEND, home_unit(person))
     alert = _alert_of(request, person)
-    form = ReferralForm(request.POST or None, units=_destinations(person))
+    form = ReferralForm(
+        request.POST or None,
+        units=_destinations(person),
+        initial={"kind": request.GET.get("kind", "")},  # e.g. the SMI page's green channel
+    )
     referral = submit(
         request,
         form,

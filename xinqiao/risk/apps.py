@@ -15,6 +15,11 @@ class RiskConfig(AppConfig):
 
         # Registered before the assessments section: a worker must see risk first on a file.
         sections.register(SECTION)
-        EVENT_LINKS["risk.risksignal"] = lambda event: (
+        on_file = lambda event: (  # noqa: E731
             reverse("people:detail", kwargs={"person_id": event.person_id}) + "#risk"
+        )
+        for label in ("risk.risksignal", "risk.concernreport", "risk.personrisk"):
+            EVENT_LINKS[label] = on_file
+        EVENT_LINKS["risk.alert"] = lambda event: reverse(
+            "risk:alert", kwargs={"alert_id": event.object_id}
         )

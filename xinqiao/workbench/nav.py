@@ -21,6 +21,9 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("workbench:home", _("Workbench"), None),
     NavItem("people:list", _("Person files"), Action.PERSON_VIEW),
+    NavItem("risk:alerts", _("Crisis alerts"), Action.ALERT_VIEW),
+    NavItem("risk:key_people", _("Key people"), Action.ALERT_VIEW),
+    NavItem("risk:smi_list", _("Severe mental disorders"), Action.SMI_MANAGE),
     NavItem("assessments:list", _("Assessments"), Action.ASSESSMENT_VIEW),
     NavItem("assessments:campaigns", _("Campaigns"), Action.CAMPAIGN_VIEW),
     NavItem("referrals:list", _("Referrals"), Action.REFERRAL_RECEIVE),
@@ -28,4 +31,5 @@ NAV: list[NavItem] = [
     NavItem("orgs:staff_list", _("Staff"), Action.STAFF_VIEW),
     NavItem("orgs:team_list", _("Teams"), Action.TEAM_VIEW),
     NavItem("audit:access", _("Audit log"), Action.AUDIT_VIEW),
+    NavItem("risk:response", _("Response matrix"), Action.RESPONSE_CONFIGURE),
 ]

@@ -74,6 +74,11 @@ def home(request: HttpRequest) -> HttpResponse:
             context["staffing"] = _isolation_staffing(user)
     if can(user, Action.ASSESSMENT_VIEW) and has_confidentiality_agreement(user):
         context.update(_assessments_summary(user))
+    if can(user, Action.ALERT_VIEW) and has_confidentiality_agreement(user):
+        from xinqiao.risk.access import open_alerts
+
+        context["open_alerts"] = list(open_alerts(user)[:20])
+        context["now"] = timezone.now()
     audit_paths = scope_paths(user, Action.AUDIT_VIEW)
     if audit_paths:
         from xinqiao.audit.views import AuditFilter, access_entries

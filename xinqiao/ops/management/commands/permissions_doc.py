@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
+from xinqiao.lib.docfile import StaleDocument, sync
 from xinqiao.orgs.permissions import render_markdown
 
 DOC = Path(settings.BASE_DIR) / "docs" / "permissions.md"
@@ -24,14 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="fail if the file differs")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        text = rendered()
-        if options["check"]:
-            if not DOC.exists() or DOC.read_text(encoding="utf-8") != text:
-                raise CommandError(
-                    "docs/permissions.md is out of date: run `xinqiao permissions_doc`"
-                )
-            self.stdout.write("docs/permissions.md is up to date")
-            return
-        DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text(text, encoding="utf-8")
-        self.stdout.write(f"wrote {DOC}")
+        try:
+            message = sync(DOC, rendered(), check=options["check"], command="permissions_doc")
+        except StaleDocument as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(message)
