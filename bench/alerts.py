@@ -96,13 +96,13 @@ counsellor = demo.users["c1_counsellor"]
 tokens = []
 for k in range(int(sys.argv[1])):
     person = people.register_person(
-        acting_user=counsellor, unit=demo.communities[k % 2], name=f"压测{k}", id_type="none"
+        acting_user=counsellor, unit=demo.communities[0], name=f"压测{k}", id_type="none"
     )
     invitation = actions.invite_person(acting_user=counsellor, person=person, instrument="phq9")
     assessment = actions.begin_self_assessment(
         invitation=invitation, respondent="self", resume_key=f"bench-{k}"
     )
-    for number, value in enumerate(%s, start=1):
+    for number, value in enumerate(ANSWERS, start=1):
         assessment = actions.save_answer(assessment=assessment, number=number, value=value)
     tokens.append(invitation.token)
 print(json.dumps(tokens))
@@ -189,7 +189,7 @@ def main() -> None:
     print(f"preparing {count} people with PHQ-9 answered up to question 9 …", flush=True)
     tokens = json.loads(
         subprocess.run(  # noqa: S603
-            [sys.executable, "-c", SETUP % ANSWERS, str(count)],
+            [sys.executable, "-c", SETUP.replace("ANSWERS", repr(ANSWERS)), str(count)],
             env=env,
             cwd=ROOT,
             check=True,

@@ -650,10 +650,17 @@ class SignalDispatchTests(AssessmentTestCase):
         from django.db import transaction
 
         from xinqiao.ops.models import Job
+        from xinqiao.risk import actions as risk_actions
 
-        person = self.person()
-        with self.assertRaises(RuntimeError), transaction.atomic():
-            self.record(person)
-            raise RuntimeError("the request failed after scoring")
+        received = []
+        risk_actions.subscribe(received.append)
+        try:
+            person = self.person()
+            with self.assertRaises(RuntimeError), transaction.atomic():
+                self.record(person)
+                self.assertTrue(Job.objects.exists())
+                raise RuntimeError("the request failed after scoring")
+        finally:
+            risk_actions.SUBSCRIBERS.remove(received.append)
         self.assertFalse(RiskSignal.objects.exists())
         self.assertFalse(Job.objects.exists())

@@ -302,7 +302,7 @@ def test_crisis_path_from_a_self_assessment_to_the_hospital_and_back(live_server
     doctor = hospital.new_page()
     sign_in(doctor, live_server.url, "doctor1")
     doctor.goto(live_server.url + "/referrals/")
-    doctor.get_by_role("link", name="危机路径").first.click()
+    doctor.locator("tr", has_text="危机路径").get_by_role("link").first.click()
     doctor.locator("form[action$='/accept/'] button").click()
     assert serious_accessibility_problems(doctor) == []
     # The hospital sees the referral but not the person's file.

@@ -460,8 +460,9 @@ class ConsentTests(ReferralTestCase):
             (entry.user, entry.object_type, entry.object_id, entry.ip),
             (self.c1_counsellor, "people.person", str(person.pk), "127.0.0.1"),
         )
-        self.assertIn(why, entry.reason)
+        self.assertNotIn(why, entry.reason)  # health text stays encrypted on the referral
         self.assertIn(str(referral.pk), entry.reason)
+        self.assertEqual(referral.emergency_reason, why)
         self.assertTrue(entry.unit_path.startswith(self.c1.path))
         page = self.client_for(self.psychiatrist).get(f"/referrals/{referral.pk}/")
         self.assertContains(page, why)

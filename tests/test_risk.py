@@ -112,7 +112,7 @@ class RiskTestCase(PersonaTestCase):
         person = people_actions.register_person(
             acting_user=self.c1_counsellor,
             unit=unit or self.c1,
-            name=f"风险{serial}",
+            name=f"测人{serial}",
             id_number=resident_id(date(1982, 3, 4), serial),
         )
         if consent:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from xinqiao.audit.log import acting
 from xinqiao.notify.channels import ADAPTERS, Outgoing, enabled_channels
 from xinqiao.notify.models import Channel, Notification, NotificationStatus, NotifyPreference
-from xinqiao.ops.jobs import enqueue, handler
+from xinqiao.ops.jobs import enqueue_many, handler
 from xinqiao.people.idcard import InvalidNumber, normalise_phone
 
 log = logging.getLogger(__name__)
@@ -112,14 +112,19 @@ def notify(
                     )
                 )
     Notification.objects.bulk_create(rows)
+    # One delivery job per external row, but one per batch on a batched channel (the group
+    # chat gets one message, and two jobs never lock the same rows); one INSERT.
+    first_of_batch: set[str] = set()
+    deliveries = []
     for row in rows:
-        if row.channel != Channel.IN_APP:
-            enqueue(
-                DELIVER_JOB,
-                {"notification": str(row.id)},
-                key=f"notify:{row.id}",
-                max_attempts=settings.XINQIAO_NOTIFY_MAX_ATTEMPTS,
-            )
+        if row.channel == Channel.IN_APP:
+            continue
+        if ADAPTERS[row.channel].batched:
+            if row.channel in first_of_batch:
+                continue
+            first_of_batch.add(row.channel)
+        deliveries.append(({"notification": str(row.id)}, f"notify:{row.id}"))
+    enqueue_many(DELIVER_JOB, deliveries, max_attempts=settings.XINQIAO_NOTIFY_MAX_ATTEMPTS)
     log.debug("notification batch %s: %d rows", batch, len(rows))
     return rows
 

@@ -95,6 +95,22 @@ def enqueue(
     )
 
 
+def enqueue_many(
+    kind: str, jobs: list[tuple[dict[str, Any], str]], *, max_attempts: int = 8
+) -> list[Job]:
+    """Add several new jobs of one kind at once (one INSERT), in the current transaction.
+    Each is ``(payload, key)``; the keys must be new (e.g. made from a new row's id)."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for job kind {kind!r}")
+    now = timezone.now()
+    return Job.objects.bulk_create(
+        [
+            Job(kind=kind, payload=payload, key=key, run_at=now, max_attempts=max_attempts)
+            for payload, key in jobs
+        ]
+    )
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
 

@@ -152,16 +152,17 @@ def _data_sharing_consent(person: Person) -> Consent | None:
 
 
 def _log_break_glass(
-    *, request: HttpRequest | None, acting_user: Any, referral: Referral, reason: str
+    *, request: HttpRequest | None, acting_user: Any, referral: Referral
 ) -> None:
     """Emergency sharing of a file's data without consent: an access-log entry on the file,
-    of kind break-glass, with the reason (DESIGN.md "break-glass access requires a reason")."""
+    of kind break-glass, pointing at its reason (DESIGN.md "break-glass access requires a
+    reason"). The reason itself is health information: it stays encrypted on the referral
+    (and is erased with the file), never in clear in the append-only log."""
     person = referral.person
-    text = _("Referral %(id)s to %(unit)s without consent to share data: %(reason)s") % {
-        "id": referral.pk,
-        "unit": referral.to_unit.name,
-        "reason": reason,
-    }
+    text = _(
+        "Referral %(id)s to %(unit)s without consent to share data; the emergency reason is "
+        "on the referral."
+    ) % {"id": referral.pk, "unit": referral.to_unit.name}
     if request is not None:
         log_access(
             request,
@@ -295,9 +296,7 @@ def refer_person(
         )
     _record(referral, acting_user)
     if emergency:
-        _log_break_glass(
-            request=request, acting_user=acting_user, referral=referral, reason=emergency
-        )
+        _log_break_glass(request=request, acting_user=acting_user, referral=referral)
     if alert is not None and alert.status != AlertStatus.REFERRED:
         # The alert's handling moves on (R-CRISIS); the note carries no personal data.
         risk_actions.mark_referred(

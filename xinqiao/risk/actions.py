@@ -11,6 +11,7 @@ in ``AlertEvent``. Subscribers (``subscribe``) get each committed signal through
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -20,11 +21,12 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.accounts.models import User
 from xinqiao.audit.log import acting
 from xinqiao.ops.jobs import enqueue, handler
-from xinqiao.orgs.models import Membership, Team, TeamKind, TeamMember, Unit, UnitKind
+from xinqiao.orgs.models import Membership, TeamKind, TeamMember, Unit, UnitKind
 from xinqiao.orgs.permissions import ADMIN_ROLES, Action, Role
 from xinqiao.orgs.scope import can, require
 from xinqiao.people.events import record_event
@@ -73,8 +75,9 @@ def city_of(unit: Unit) -> Unit:
     return unit if unit.path == f"/{root_id}/" else Unit.objects.get(id=root_id)
 
 
-def response_for(unit: Unit, level: int) -> response.Response:
-    """The response at ``level`` in ``unit``'s city: the defaults and the city's changes."""
+def matrix_for(unit: Unit) -> dict[int, response.Response]:
+    """The response matrix of ``unit``'s city: the defaults and the city's changes."""
+    city_id = uuid.UUID(unit.path.strip("/").split("/")[0])
     overrides = {
         p.level: {
             "alert": p.alert,
@@ -84,9 +87,13 @@ def response_for(unit: Unit, level: int) -> response.Response:
             "action": p.action,
             "followup_days": p.followup_days,
         }
-        for p in ResponsePolicy.objects.filter(city=city_of(unit))
+        for p in ResponsePolicy.objects.filter(city_id=city_id)
     }
-    return response.matrix(overrides)[level]
+    return response.matrix(overrides)
+
+
+def response_for(unit: Unit, level: int) -> response.Response:
+    return matrix_for(unit)[level]
 
 
 # --- signals -------------------------------------------------------------------------------
@@ -117,7 +124,8 @@ def raise_signal(
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
     )
-    enqueue("risk.dispatch_signal", {"signal": str(signal.pk)}, key=f"signal:{signal.pk}")
+    if SUBSCRIBERS:  # handed to them by a job (none is lost), after this commits
+        enqueue("risk.dispatch_signal", {"signal": str(signal.pk)}, key=f"signal:{signal.pk}")
     if person is None:
         return signal  # anonymous: counted in its campaign, nobody to reach
     record_event(
@@ -128,9 +136,10 @@ def raise_signal(
         summary=_("%(source)s: %(level)s")
         % {"source": SignalSource(source).label, "level": RiskLevel(level).label},
     )
-    _raise_level(person, level, signal=signal, actor=actor)
-    if response_for(person.unit, level).alert and person.status != FileStatus.ERASED:
-        _open_or_join_alert(person, signal, actor)
+    matrix = matrix_for(person.unit)
+    risk = _raise_level(person, level, signal=signal, matrix=matrix)
+    if matrix[level].alert and person.status != FileStatus.ERASED:
+        _open_or_join_alert(person, signal, actor, matrix=matrix, risk=risk)
     return signal
 
 
@@ -158,14 +167,24 @@ def dispatch(signal_id: Any) -> bool:
 # --- levels --------------------------------------------------------------------------------
 
 
-def _raise_level(person: Person, level: int, *, signal: RiskSignal, actor: Any) -> None:
+def _raise_level(
+    person: Person, level: int, *, signal: RiskSignal, matrix: dict[int, response.Response]
+) -> PersonRisk:
     """A signal raises the level at once; a milder one never lowers it (issue #5 item 2)."""
-    current = PersonRisk.objects.select_for_update().filter(person=person).first()
+    current = (
+        PersonRisk.objects.select_for_update(of=("self",))
+        .select_related("responsible")
+        .filter(person=person)
+        .first()
+    )
     new_level = rules.merged_level(current.level if current else None, level)
     if current is not None and new_level == current.level:
-        return
+        return current
     reason = _("Signal: %(source)s") % {"source": signal.get_source_display()}
-    _set_level(person, current, new_level, reason=reason, signal=signal, actor=None)
+    followup = matrix[new_level].followup_days
+    return _set_level(
+        person, current, new_level, reason=reason, signal=signal, actor=None, followup=followup
+    )
 
 
 def _set_level(
@@ -176,9 +195,9 @@ def _set_level(
     reason: str,
     signal: RiskSignal | None,
     actor: Any,
+    followup: int,
 ) -> PersonRisk:
     now = timezone.now()
-    followup = response_for(person.unit, level).followup_days
     if current is None:
         current = PersonRisk(person=person)
     old = current.level if current.pk and current.level else None
@@ -211,8 +230,11 @@ def set_risk_level(*, acting_user: Any, person: Person, level: int, reason: str)
     current = PersonRisk.objects.select_for_update().filter(person=person).first()
     if current is not None and current.level == level:
         raise ValidationError({"level": _("The person is at this level already.")})
+    followup = response_for(person.unit, level).followup_days
     with acting(acting_user):
-        risk = _set_level(person, current, level, reason=reason, signal=None, actor=acting_user)
+        risk = _set_level(
+            person, current, level, reason=reason, signal=None, actor=acting_user, followup=followup
+        )
     record_event(
         person=person,
         kind=EventKind.RISK_SIGNAL,
@@ -226,14 +248,21 @@ def set_risk_level(*, acting_user: Any, person: Person, level: int, reason: str)
 # --- alerts --------------------------------------------------------------------------------
 
 
-def _open_or_join_alert(person: Person, signal: RiskSignal, actor: Any) -> Alert:
+def _open_or_join_alert(
+    person: Person,
+    signal: RiskSignal,
+    actor: Any,
+    *,
+    matrix: dict[int, response.Response],
+    risk: PersonRisk,
+) -> Alert:
     active = (
         Alert.objects.select_for_update()
         .filter(person=person, status__in=[s.value for s in _active()])
         .first()
     )
     now = timezone.now()
-    policy = response_for(person.unit, signal.level)
+    policy = matrix[signal.level]
     if active is None:
         alert = Alert.objects.create(
             person=person,
@@ -243,7 +272,7 @@ def _open_or_join_alert(person: Person, signal: RiskSignal, actor: Any) -> Alert
             ack_deadline=now + timedelta(minutes=policy.ack_minutes),
         )
         _event(alert, AlertEventKind.RAISED, actor=actor, note=",".join(signal.rules))
-        _notify_raised(alert, policy)
+        _notify_raised(alert, policy, risk)
         _schedule_escalation(alert)
         return alert
     _event(active, AlertEventKind.SIGNAL, actor=actor, note=",".join(signal.rules))
@@ -257,7 +286,7 @@ def _open_or_join_alert(person: Person, signal: RiskSignal, actor: Any) -> Alert
             fields.append("ack_deadline")
         active.save(update_fields=fields)
         _event(active, AlertEventKind.LEVEL_RAISED, actor=actor, note=str(signal.level))
-        _notify_raised(active, policy)
+        _notify_raised(active, policy, risk)
         if active.status == AlertStatus.OPEN:
             _schedule_escalation(active)
     return active
@@ -295,48 +324,67 @@ def community_of(unit: Unit) -> Unit:
     return unit
 
 
-def handlers_of(person: Person) -> list[User]:
+def _memberships_above(person: Person, roles: Iterable[str]) -> list[Membership]:
+    """Active memberships with ``roles`` in the person's unit and every unit above it."""
+    ids = [uuid.UUID(part) for part in person.unit.path.strip("/").split("/") if part]
+    return list(
+        Membership.objects.filter(unit_id__in=ids, role__in=list(roles), user__is_active=True)
+        .select_related("user", "unit")
+        .order_by("user__username")
+    )
+
+
+def handlers_of(person: Person, risk: PersonRisk | None = None) -> list[User]:
     """The responsible worker, or else the counsellors and others who handle alerts in the
     person's own unit and its community (R-CRISIS: 责任心理咨询师)."""
-    risk = PersonRisk.objects.filter(person=person).select_related("responsible").first()
+    if risk is None:
+        risk = PersonRisk.objects.filter(person=person).select_related("responsible").first()
     if risk is not None and risk.responsible is not None and risk.responsible.is_active:
         return [risk.responsible]
     community = community_of(person.unit)
-    units = {person.unit.pk, community.pk}
-    return _users(Membership.objects.filter(unit__in=units, role__in=HANDLING_ROLES))
+    local = {person.unit.pk, community.pk}
+    return _unique(m.user for m in _memberships_above(person, HANDLING_ROLES) if m.unit_id in local)
 
 
 def _team_of(person: Person) -> list[User]:
-    community = community_of(person.unit)
     members = TeamMember.objects.filter(
-        team__in=Team.objects.filter(unit=community, kind=TeamKind.COMMUNITY, is_active=True)
-    )
-    return _users(members)
+        team__unit=community_of(person.unit),
+        team__kind=TeamKind.COMMUNITY,
+        team__is_active=True,
+        user__is_active=True,
+    ).select_related("user")
+    return _unique(m.user for m in members)
 
 
 def _admins_of(unit: Unit) -> list[User]:
-    return _users(Membership.objects.filter(unit=unit, role__in=[r.value for r in ADMIN_ROLES]))
+    rows = Membership.objects.filter(
+        unit=unit, role__in=[r.value for r in ADMIN_ROLES], user__is_active=True
+    ).select_related("user")
+    return _unique(m.user for m in rows)
 
 
-def _users(rows: models.QuerySet[Any]) -> list[User]:
-    ids = set(rows.values_list("user_id", flat=True))
-    return list(User.objects.filter(pk__in=ids, is_active=True).order_by("username"))
+def _unique(users: Iterable[User]) -> list[User]:
+    return list({u.pk: u for u in users}.values())
 
 
 def _ancestor(unit: Unit, kind: str) -> Unit | None:
     return unit.ancestors().filter(kind=kind).first()
 
 
-def _notify_raised(alert: Alert, policy: response.Response) -> None:
+def _notify_raised(alert: Alert, policy: response.Response, risk: PersonRisk | None) -> None:
+    """R-CRISIS: the responsible counsellor; the community team; the street office at once
+    (报告街道) when the level says so."""
     person = alert.person
-    recipients = {u.pk: u for u in handlers_of(person)}
+    recipients = handlers_of(person, risk)
     if policy.notify_team:
-        recipients.update({u.pk: u for u in _team_of(person)})
+        recipients += _team_of(person)
     if policy.notify_street:
-        street = _ancestor(person.unit, UnitKind.STREET)
-        if street is not None:
-            recipients.update({u.pk: u for u in _admins_of(street)})
-    _notify(alert, list(recipients.values()), escalated_to=None)
+        recipients += [
+            m.user
+            for m in _memberships_above(person, [r.value for r in ADMIN_ROLES])
+            if m.unit.kind == UnitKind.STREET
+        ]
+    _notify(alert, _unique(recipients), escalated_to=None)
 
 
 def _notify(alert: Alert, recipients: Iterable[User], *, escalated_to: Unit | None) -> None:
@@ -486,7 +534,7 @@ class AlreadyAcknowledged(ValidationError):
 class ContactMode(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
     HOME_VISIT = "home_visit", _("Home visit")
-    PHONE = "phone", _("Phone")
+    PHONE = "phone", pgettext_lazy("contact mode", "Phone")
     VIDEO = "video", _("Video")
 
 
@@ -512,7 +560,7 @@ def record_contact(*, acting_user: Any, alert: Alert, mode: str, note: str = "")
             risk.last_contact_at = now
             risk.next_contact_due = (now + timedelta(days=followup)).date()
             risk.save(update_fields=["last_contact_at", "next_contact_due"])
-    _event(alert, AlertEventKind.CONTACT, actor=acting_user, note=ContactMode(mode).label)
+    _event(alert, AlertEventKind.CONTACT, actor=acting_user, note=str(ContactMode(mode).label))
     return alert
 
 
@@ -607,7 +655,7 @@ def set_response(*, acting_user: Any, city: Unit, level: int, **values: Any) -> 
     problems = response.check(row)
     messages = {
         "ack_minutes": _("Between 1 minute and 7 days."),
-        "followup_days": _("Between 1 and 180 days (seed 000: at least every six months)."),
+        "followup_days": _("Between 1 and 180 days (at least every six months)."),
         "action": _("Choose an action."),
     }
     if problems:

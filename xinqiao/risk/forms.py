@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.risk.actions import ContactMode
 from xinqiao.risk.models import (
@@ -30,7 +31,9 @@ SMI_GRADE_LABELS = {
         "4 — persistent smashing, anywhere, against property or people, does not stop when "
         "persuaded (includes self-harm and suicide)"
     ),
-    5: _("5 — any violence against people with a weapon, or arson or explosion"),
+    5: _(
+        "5 — any violence against people with a weapon, or arson or explosion, at home or in public"
+    ),
 }
 
 
@@ -55,7 +58,9 @@ class ContactForm(forms.Form):
 
 class OutcomeForm(forms.Form):
     outcome = forms.CharField(
-        label=_("Outcome"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+        label=pgettext_lazy("alert", "Outcome"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.fields import EncryptedTextField
 
@@ -178,7 +179,7 @@ class RiskLevelChange(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("alert status", "Open")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     IN_INTERVENTION = "in_intervention", _("In intervention")
     REFERRED = "referred", _("Referred")
@@ -226,7 +227,7 @@ class Alert(models.Model):
     )
     first_contact_at = models.DateTimeField(_("first contact"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    outcome = EncryptedTextField(_("outcome"), blank=True, default="")
+    outcome = EncryptedTextField(pgettext_lazy("alert", "outcome"), blank=True, default="")
 
     class Meta:
         verbose_name = _("crisis alert")
