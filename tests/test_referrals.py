@@ -222,6 +222,23 @@ class CommunityToHospitalTests(ReferralTestCase):
         self.assertIn("转介5", page)
 
 
+class FeedbackNotificationTests(ReferralTestCase):
+    def test_the_receiving_unit_hears_of_a_referral_and_the_sender_of_the_answer(self):
+        from xinqiao.notify.models import Notification
+
+        person = self.person()
+        referral = self.refer(person)
+        told = Notification.objects.filter(
+            object_type="referrals.referral", object_id=str(referral.pk)
+        )
+        self.assertIn(self.demo.users["doctor1"], [n.recipient for n in told])
+        self.assertNotIn(self.c1_counsellor, [n.recipient for n in told])
+        for note in told:
+            self.assertNotIn(person.name, note.subject + note.body)
+        actions.accept_referral(acting_user=self.demo.users["doctor1"], referral=referral)
+        self.assertTrue(told.filter(recipient=self.c1_counsellor).exists())
+
+
 class DischargeTests(ReferralTestCase):
     def test_hospital_discharge_goes_back_to_the_community_with_a_risk_signal(self):
         grid = self.demo.grids[1][0]

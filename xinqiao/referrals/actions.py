@@ -11,9 +11,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from xinqiao.accounts.models import User
 from xinqiao.audit.log import acting, log_access
 from xinqiao.audit.models import AccessKind, AccessLog
 from xinqiao.orgs.models import Unit, UnitKind
@@ -110,6 +112,40 @@ def _record(referral: Referral, actor: Any) -> None:
         obj=referral,
         summary=_summary(referral),
     )
+    _tell(referral, actor)
+
+
+def _tell(referral: Referral, actor: Any) -> None:
+    """The other side hears of it (R-REFER: the result is fed back): a new or cancelled
+    referral goes to the receiving unit's staff, an answer or an outcome to the sender. The
+    message names the units and the kind, never the person."""
+    from xinqiao.notify.actions import notify
+    from xinqiao.orgs.models import Membership
+    from xinqiao.orgs.permissions import roles_with
+
+    if referral.status in (ReferralStatus.SENT, ReferralStatus.CANCELLED):
+        ids = Membership.objects.filter(
+            unit=referral.to_unit, role__in=[r.value for r in roles_with(Action.REFERRAL_RECEIVE)]
+        ).values_list("user_id", flat=True)
+        recipients = list(User.objects.filter(pk__in=set(ids), is_active=True))
+    else:
+        recipients = [referral.sent_by]
+    recipients = [u for u in recipients if u.pk != getattr(actor, "pk", None)]
+    if not recipients:
+        return
+    notify(
+        recipients=recipients,
+        subject=_("Referral %(status)s: %(kind)s, %(from)s → %(to)s")
+        % {
+            "status": referral.get_status_display(),
+            "kind": referral.get_kind_display(),
+            "from": referral.from_unit.name,
+            "to": referral.to_unit.name,
+        },
+        body="",
+        url=reverse("referrals:detail", kwargs={"referral_id": referral.pk}),
+        obj=referral,
+    )
 
 
 def _move(referral: Referral, status: str) -> None:
@@ -151,9 +187,7 @@ def _data_sharing_consent(person: Person) -> Consent | None:
     ).first()
 
 
-def _log_break_glass(
-    *, request: HttpRequest | None, acting_user: Any, referral: Referral
-) -> None:
+def _log_break_glass(*, request: HttpRequest | None, acting_user: Any, referral: Referral) -> None:
     """Emergency sharing of a file's data without consent: an access-log entry on the file,
     of kind break-glass, pointing at its reason (DESIGN.md "break-glass access requires a
     reason"). The reason itself is health information: it stays encrypted on the referral
