@@ -414,6 +414,43 @@ class ConcurrentAcknowledgementTests(TransactionTestCase):
         self.assertEqual(AlertEvent.objects.filter(alert=alert, kind="acknowledged").count(), 1)
 
 
+class ConcurrentSignalTests(TransactionTestCase):
+    def test_two_signals_at_once_for_one_person_make_one_alert(self):
+        if connection.vendor != "postgresql":
+            self.skipTest("concurrent writers are tested on PostgreSQL")
+        from xinqiao.ops.demo import build_demo_city
+
+        demo = build_demo_city()
+        person = people_actions.register_person(
+            acting_user=demo.users["c1_counsellor"],
+            unit=demo.communities[0],
+            name="同时上报",
+            id_type="none",
+        )
+        reporters = [demo.users["c1_counsellor"], demo.users["c1_worker"]]
+        barrier = threading.Barrier(2)
+        errors: list[Exception] = []
+
+        def report(user):
+            try:
+                barrier.wait(timeout=10)
+                actions.report_concern(acting_user=user, person=person, behaviours=["self_harm"])
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=report, args=(u,)) for u in reporters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        self.assertEqual(errors, [])
+        self.assertEqual(RiskSignal.objects.filter(person=person).count(), 2)
+        alert = Alert.objects.get(person=person)
+        self.assertEqual(alert.events.filter(kind="signal").count(), 1)
+
+
 class PagesAndApiTests(RiskTestCase):
     def test_alert_pages_show_their_steps_and_answer_404_elsewhere(self):
         person = self.person()

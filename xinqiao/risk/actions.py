@@ -70,11 +70,6 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
 # --- the response matrix of a city ---------------------------------------------------------
 
 
-def city_of(unit: Unit) -> Unit:
-    root_id = unit.path.strip("/").split("/")[0]
-    return unit if unit.path == f"/{root_id}/" else Unit.objects.get(id=root_id)
-
-
 def matrix_for(unit: Unit) -> dict[int, response.Response]:
     """The response matrix of ``unit``'s city: the defaults and the city's changes."""
     city_id = uuid.UUID(unit.path.strip("/").split("/")[0])
@@ -136,6 +131,9 @@ def raise_signal(
         summary=_("%(source)s: %(level)s")
         % {"source": SignalSource(source).label, "level": RiskLevel(level).label},
     )
+    # One signal at a time per person: two at once (a result and a report) must join one
+    # alert, not race to open two (the database allows one active alert per person).
+    list(Person.objects.select_for_update().filter(pk=person.pk).values_list("pk", flat=True))
     matrix = matrix_for(person.unit)
     risk = _raise_level(person, level, signal=signal, matrix=matrix)
     if matrix[level].alert and person.status != FileStatus.ERASED:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from xinqiao.audit.log import log_access
 from xinqiao.audit.models import AccessKind
+from xinqiao.notify.models import Notification
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can, require, require_confidentiality_agreement, scoped
@@ -92,8 +93,6 @@ def open_alerts_partial(request: HttpRequest) -> HttpResponse:
 def alert_detail(request: HttpRequest, alert_id: Any) -> HttpResponse:
     alert = access_alert(request.user, alert_id)
     log_access(request, alert)
-    from xinqiao.notify.models import Notification
-
     notifications = Notification.objects.filter(
         object_type="risk.alert", object_id=str(alert.pk)
     ).select_related("recipient")
