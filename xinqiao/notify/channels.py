@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any, ClassVar
@@ -42,16 +43,18 @@ class Outgoing:
     text: str  # plain text: the body and the absolute link
 
 
-class Adapter:
+class Adapter(ABC):
     channel: ClassVar[Channel]
     # One message per notify() call (a group chat), not one per recipient.
     batched: ClassVar[bool] = False
 
+    @abstractmethod
     def address(self, user: Any, preference: NotifyPreference | None) -> str:
-        raise NotImplementedError
+        """Where ``user`` is reached on this channel ("" if they cannot be)."""
 
+    @abstractmethod
     def send(self, *, address: str, message: Outgoing) -> None:
-        raise NotImplementedError
+        """Deliver ``message``; raise on any failure, so the job retries it."""
 
 
 ADAPTERS: dict[str, Adapter] = {}
