@@ -53,6 +53,13 @@ class Item:
     def values(self) -> tuple[int, ...]:
         return tuple(o.value for o in self.options)
 
+    def score_of(self, value: int) -> int:
+        """What answering ``value`` adds to the raw score: a reverse-scored item counts from
+        the top (min + max − value). score() applies the same rule through its plan."""
+        if not self.reverse:
+            return value
+        return min(self.values) + max(self.values) - value
+
 
 @dataclass(frozen=True)
 class Band:

@@ -77,14 +77,7 @@ def _coding(instrument: Instrument, option: Option, zh: bool) -> dict[str, Any]:
 
 
 def _ordinal(item: Item, value: int) -> dict[str, Any]:
-    return {"url": ORDINAL_VALUE, "valueDecimal": item_score(item, value)}
-
-
-def item_score(item: Item, value: int) -> int:
-    """What an answer adds to the raw score (reverse-scored items count from the top)."""
-    if not item.scored:
-        return value
-    return min(item.values) + max(item.values) - value if item.reverse else value
+    return {"url": ORDINAL_VALUE, "valueDecimal": item.score_of(value)}
 
 
 RESPONSE_STATUS = {

@@ -196,6 +196,7 @@ def _set_level(
     followup: int,
 ) -> PersonRisk:
     now = timezone.now()
+    new = current is None
     if current is None:
         current = PersonRisk(person=person)
     old = current.level if current.pk and current.level else None
@@ -204,7 +205,7 @@ def _set_level(
     current.reason = reason[:300]
     base = current.last_contact_at or now
     current.next_contact_due = (base + timedelta(days=followup)).date()
-    current.save()
+    current.save(force_insert=new)  # one INSERT, not an UPDATE tried first
     RiskLevelChange.objects.create(
         person=person,
         from_level=old,
