@@ -154,6 +154,40 @@ def submit(
     return started
 
 
+def cpu_seconds(pids: set[int]) -> dict[int, float]:
+    """User + system CPU of each of these processes still running (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return seconds
+
+
+def process_groups(server: int, worker: int) -> dict[str, set[int]]:
+    """The processes whose CPU the run reports: gunicorn's workers, the job worker, the
+    PostgreSQL server processes, and this script (clients and fake robot)."""
+    groups: dict[str, set[int]] = {"web": set(), "jobs": {worker}, "postgresql": set()}
+    groups["bench"] = {os.getpid()}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server or int(entry.name) == server:
+            groups["web"].add(int(entry.name))
+        elif comm.startswith("postgres"):
+            groups["postgresql"].add(int(entry.name))
+    return groups
+
+
 def percentiles(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -237,6 +271,8 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=16) as pool:
             prepared = list(pool.map(lambda t: prepare(args.port, t), tokens))
         sent: dict[str, float] = {}
+        groups = process_groups(server.pid, worker.pid)
+        cpu_before = {pid: s for pids in groups.values() for pid, s in cpu_seconds(pids).items()}
         interval = 1.0 / args.rate
         start = time.time() + 0.5
         with ThreadPoolExecutor(max_workers=64) as pool:
@@ -252,6 +288,13 @@ def main() -> None:
         deadline = time.time() + 60
         while len(Robot.received) < count and time.time() < deadline:
             time.sleep(0.2)
+        groups = process_groups(server.pid, worker.pid)  # PostgreSQL backends opened meanwhile
+        cpu = {
+            name: sum(s - cpu_before.get(pid, 0.0) for pid, s in cpu_seconds(pids).items())
+            / count
+            * 1000
+            for name, pids in groups.items()
+        }
     finally:
         for process in (server, worker):
             process.send_signal(signal.SIGTERM)
@@ -268,6 +311,7 @@ def main() -> None:
         "visible_ms": [vis50, vis99],
         "handed_to_channel_ms": [hand50, hand99],
         "alerts_handed_over": len(handed),
+        "cpu_ms_per_submission": cpu,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -280,6 +324,11 @@ def main() -> None:
     print(f"{'baseline: GET /healthz round trip':38} {base50:>9.1f} {base99:>9.1f}")
     print(f"{'alert visible to the counsellor':38} {vis50:>9.1f} {vis99:>9.1f}")
     print(f"{'alert handed to the channel (robot)':38} {hand50:>9.1f} {hand99:>9.1f}")
+    print(
+        "CPU per submission (ms): "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items())
+        + f"; {os.cpu_count()} cores"
+    )
     print(
         f"alerts handed over: {len(handed)} of {count}; goal p99 < 1000 ms: "
         f"{'met' if hand99 < 1000 else 'NOT met'}"

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from xinqiao.accounts.models import User
+from xinqiao.audit.log import acting, change_logged
 from xinqiao.audit.models import AccessLog, AppendOnlyError
 from xinqiao.orgs import actions
 from xinqiao.orgs.models import StaffProfile
@@ -78,6 +79,35 @@ class ChangeLogTests(PersonaTestCase):
         actions.rename_unit(acting_user=self.city_admin, unit=self.c2, name="杏林新社区")
         entry = LogEntry.objects.filter(object_pk=str(self.c2.pk)).latest("timestamp")
         self.assertEqual(entry.actor, self.city_admin)
+
+    def test_a_change_logged_write_leaves_the_entry_a_plain_save_leaves(self):
+        """``change_logged`` (one UPDATE for many rows, no re-read) must log exactly what
+        django-auditlog's own save signal logs: changes, masking, actor, object."""
+        first, second = StaffProfile.objects.filter(
+            user__in=[self.c1_counsellor, self.c2_counsellor]
+        ).order_by("pk")
+        with acting(self.city_admin):
+            first.qualification_number = "ZX-2026-112233"
+            first.save(update_fields=["qualification_number"])
+            with change_logged([second]):
+                second.qualification_number = "ZX-2026-112233"
+                StaffProfile.objects.filter(pk=second.pk).update(
+                    qualification_number=second.qualification_number
+                )
+        plain, logged = (
+            LogEntry.objects.filter(object_pk=str(profile.pk)).latest("timestamp")
+            for profile in (first, second)
+        )
+        fields = ("action", "content_type_id", "actor_id", "changes", "object_repr")
+        self.assertEqual(
+            {f: getattr(plain, f) for f in fields if f != "object_repr"},
+            {f: getattr(logged, f) for f in fields if f != "object_repr"},
+        )
+        self.assertEqual(logged.object_repr, str(second))
+        self.assertNotIn("112233", str(logged.changes))
+        self.assertEqual(logged.actor, self.city_admin)
+        second.refresh_from_db()
+        self.assertEqual(second.qualification_number, "ZX-2026-112233")
 
     def test_sensitive_values_are_masked_and_secrets_excluded(self):
         profile = StaffProfile.objects.get(user=self.c1_counsellor)

@@ -182,6 +182,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by the server: one statement text per query, prepared by psycopg after
+    # a few runs on a connection, instead of values quoted into the SQL by Python (measured by
+    # bench/alerts.py: about a fifth less CPU for a crisis submission). A pooler in
+    # transaction mode without prepared-statement support needs DB_SERVER_SIDE_BINDING=0.
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": envbool("DB_SERVER_SIDE_BINDING", True)
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits, lockout counters) -----------------------------------------------------

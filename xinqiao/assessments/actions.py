@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +29,7 @@ from xinqiao.assessments.models import (
     Invitation,
     Respondent,
 )
-from xinqiao.audit.log import acting
+from xinqiao.audit.log import acting, change_logged
 from xinqiao.fields import blind_index, blind_indexes
 from xinqiao.instruments.engine import AnswerError, Instrument, Score, score
 from xinqiao.instruments.library import get
@@ -396,6 +397,7 @@ def invitation_by_token(token: str) -> Invitation | None:
         return None
     invitation = (
         Invitation.objects.select_related("campaign")
+        .annotate(person_status=F("person__status"))
         .filter(token_index__in=blind_indexes(token, TOKEN_PURPOSE))
         .first()
     )
@@ -416,7 +418,8 @@ def find_invitation(token: str) -> Invitation:
         raise InvitationUnavailable("closed")
     if invitation.expires_at <= timezone.now():
         raise InvitationUnavailable("expired")
-    if invitation.person is not None and invitation.person.status != FileStatus.ACTIVE:
+    person_status = invitation.person_status  # type: ignore[attr-defined]
+    if person_status is not None and person_status != FileStatus.ACTIVE:
         raise InvitationUnavailable("revoked")
     if invitation.used_at is not None:
         raise InvitationUnavailable("used")
@@ -427,7 +430,7 @@ def resumable(invitation: Invitation, resume_key: str) -> Assessment | None:
     """The respondent's unfinished assessment on this link, if any. A personal link resumes
     on any device (the link is the person's); an open link only in the same browser."""
     mine = Assessment.objects.filter(invitation=invitation, status=AssessmentStatus.IN_PROGRESS)
-    if invitation.person is None:
+    if invitation.person_id is None:
         if not resume_key:
             return None
         mine = mine.filter(resume_digest=digest(resume_key))
@@ -522,8 +525,14 @@ def save_answer(
     *, assessment: Assessment, number: int, value: int | None, skipped: bool = False
 ) -> Assessment:
     """One answer on the respondent's phone, to the current question or one before it (after
-    going back). ``skipped`` leaves an optional question empty. Moves on to the next one."""
-    assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    going back). ``skipped`` leaves an optional question empty. Moves on to the next one; the
+    answer to the last question finishes the assessment in the same transaction (scored on
+    the server, with its risk signal and any crisis alert: the submission)."""
+    assessment = (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("person__unit", "unit", "invitation")
+        .get(pk=assessment.pk)
+    )
     if assessment.status != AssessmentStatus.IN_PROGRESS:
         raise ValidationError({"answers": _("This assessment is already finished.")})
     items = assessment.instrument_definition.items
@@ -536,11 +545,15 @@ def save_answer(
         value = None
     elif value is None or value not in item.values:
         raise ValidationError({"answer": _("Choose one of the answers.")})
-    answers = list(assessment.answers)
-    answers[number - 1] = value
-    assessment.answers = answers
-    assessment.position = number
-    assessment.save(update_fields=["answers", "position", "updated_at"])
+    with change_logged([assessment]):
+        answers = list(assessment.answers)
+        answers[number - 1] = value
+        assessment.answers = answers
+        assessment.position = number
+        if assessment.position < len(items):
+            assessment.save(update_fields=["answers", "position", "updated_at"])
+            return assessment
+    _complete(assessment)
     return assessment
 
 
@@ -559,21 +572,30 @@ def finish_self_assessment(*, assessment: Assessment) -> Assessment:
     """Score the completed answers on the server and close the link if it was personal."""
     assessment = (
         Assessment.objects.select_for_update(of=("self",))
-        .select_related("person", "unit", "invitation")
+        .select_related("person__unit", "unit", "invitation")
         .get(pk=assessment.pk)
     )
-    if assessment.status != AssessmentStatus.IN_PROGRESS:
-        return assessment
+    if assessment.status == AssessmentStatus.IN_PROGRESS:
+        _complete(assessment)
+    return assessment
+
+
+def _complete(assessment: Assessment) -> None:
+    """Score a self-assessment read under its lock, close a personal link, and act on the
+    result (timeline, risk signal) — each row written once, the change log kept."""
     definition = assessment.instrument_definition
     answers = list(assessment.answers)
     while answers and answers[-1] is None and definition.items[len(answers) - 1].optional:
         answers.pop()
     result = _score(definition, answers)
-    _apply(assessment, result)
-    assessment.save()
     invitation = assessment.invitation
-    if invitation is not None and invitation.person_id is not None:
-        invitation.used_at = assessment.completed_at
-        invitation.save(update_fields=["used_at"])
+    if invitation is not None and invitation.person_id is None:
+        invitation = None  # an open link stays open; a personal one is used once
+    changed: list[Model] = [assessment] if invitation is None else [assessment, invitation]
+    with change_logged(changed):
+        _apply(assessment, result)
+        assessment.save()
+        if invitation is not None:
+            invitation.used_at = assessment.completed_at
+            invitation.save(update_fields=["used_at"])
     _after_completion(assessment, None)
-    return assessment

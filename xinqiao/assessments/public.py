@@ -243,8 +243,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         )
     except ValidationError as exc:
         return _question(request, token, assessment, error=" ".join(exc.messages))
-    if assessment.position >= len(assessment.answers):
-        return _finish(request, token, assessment)
+    if assessment.status == AssessmentStatus.COMPLETED:  # the last answer finished it
+        return redirect("selfservice:done", token=token)
     return redirect("selfservice:start", token=token)
 
 

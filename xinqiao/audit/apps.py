@@ -74,7 +74,6 @@ class AuditConfig(AppConfig):
         auditlog.register(ImportJob, exclude_fields=["errors", "processed_rows"])
 
         from xinqiao.assessments.models import Assessment, Campaign, Invitation
-        from xinqiao.risk.models import RiskSignal
 
         # Answers are health data and the respondent saves them one screen at a time: the
         # change log records the result (status, score, band), never the answers themselves.
@@ -85,7 +84,9 @@ class AuditConfig(AppConfig):
         )
         auditlog.register(Invitation, exclude_fields=["token", "token_index"])
         auditlog.register(Campaign)
-        auditlog.register(RiskSignal, exclude_fields=["dispatched_at"])
+        # Risk signals, like alert events, level changes and timeline entries, are append-only
+        # records that carry their own who/what/when; the change log does not copy their facts
+        # (answers to critical items are health data) a second time.
 
         from xinqiao.referrals.models import Referral
 

@@ -24,7 +24,7 @@ from django.db.models import Model
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from xinqiao.audit.log import acting
+from xinqiao.audit.log import acting, change_logged
 from xinqiao.notify.channels import ADAPTERS, Outgoing, enabled_channels
 from xinqiao.notify.models import Channel, Notification, NotificationStatus, NotifyPreference
 from xinqiao.ops.jobs import enqueue_many, handler
@@ -50,7 +50,6 @@ def absolute_url(path: str) -> str:
     return settings.XINQIAO_PUBLIC_URL.rstrip("/") + path
 
 
-@transaction.atomic
 def notify(
     *,
     recipients: Iterable[Any],
@@ -70,6 +69,14 @@ def notify(
     if not subject:
         raise ValueError("notify() needs a subject")
     path = _site_path(url)
+    # Part of the caller's transaction (no savepoint of its own): it commits or fails with it.
+    with transaction.atomic(savepoint=False):
+        return _write(recipients, subject, body, path, obj)
+
+
+def _write(
+    recipients: Iterable[Any], subject: str, body: str, path: str, obj: Model | None
+) -> list[Notification]:
     object_type = obj._meta.label_lower if obj is not None else ""
     object_id = str(obj.pk) if obj is not None else ""
     users: dict[Any, Any] = {}
@@ -208,9 +215,21 @@ def _outgoing(notification: Notification, *, key: str, language: str) -> Outgoin
     return Outgoing(key=key, subject=notification.subject, text="\n".join(parts))
 
 
+def _set_status(rows: list[Notification], status: NotificationStatus, error: str = "") -> None:
+    """Move every row (locked) to ``status``: one UPDATE, one change-log entry per row."""
+    if not rows:
+        return
+    now = timezone.now()
+    with change_logged(rows):
+        for row in rows:
+            fields = row.set_status(status, error=error, at=now)
+        Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+            **{field: getattr(rows[0], field) for field in fields}
+        )
+
+
 def _give_up(rows: list[Notification], error: str) -> None:
-    for row in rows:
-        row.save(update_fields=row.set_status(NotificationStatus.FAILED, error=error))
+    _set_status(rows, NotificationStatus.FAILED, error)
     log.warning("notifications %s not delivered: %s", ",".join(str(r.pk) for r in rows), error)
 
 
@@ -258,8 +277,7 @@ def deliver(*, notification_id: Any) -> None:
             _give_up(rows, "recipient can no longer be reached on this channel")
             return
     adapter.send(address=address, message=_outgoing(notification, key=key, language=language))
-    for row in rows:
-        row.save(update_fields=row.set_status(NotificationStatus.SENT))
+    _set_status(rows, NotificationStatus.SENT)
     log.info("notifications %s sent by %s", ",".join(str(r.pk) for r in rows), channel)
 
 

@@ -10,6 +10,7 @@ Subjects and bodies come from the caller and never name the people concerned (R-
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -132,13 +133,15 @@ class Notification(models.Model):
     def is_unread(self) -> bool:
         return self.channel == Channel.IN_APP and self.status == NotificationStatus.SENT
 
-    def set_status(self, status: NotificationStatus, *, error: str = "") -> list[str]:
+    def set_status(
+        self, status: NotificationStatus, *, error: str = "", at: datetime | None = None
+    ) -> list[str]:
         """Move to ``status`` if the transition table allows it (ValueError otherwise), with
-        its timestamp; returns the fields to save."""
+        its timestamp (``at``, or now); returns the fields to save."""
         if status not in self.TRANSITIONS[self.status]:
             raise ValueError(f"notification {self.pk}: {self.status} → {status} not allowed")
         self.status = status
-        now = timezone.now()
+        now = at or timezone.now()
         if status == NotificationStatus.SENT:
             self.sent_at = now
             return ["status", "sent_at"]

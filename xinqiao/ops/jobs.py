@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from xinqiao.ops.models import Job, JobStatus
@@ -96,16 +96,20 @@ def enqueue(
 
 
 def enqueue_many(
-    kind: str, jobs: list[tuple[dict[str, Any], str]], *, max_attempts: int = 8
+    kind: str,
+    jobs: list[tuple[dict[str, Any], str]],
+    *,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
 ) -> list[Job]:
     """Add several new jobs of one kind at once (one INSERT), in the current transaction.
     Each is ``(payload, key)``; the keys must be new (e.g. made from a new row's id)."""
     if kind not in HANDLERS:
         raise ValueError(f"no handler for job kind {kind!r}")
-    now = timezone.now()
+    when = run_at or timezone.now()
     return Job.objects.bulk_create(
         [
-            Job(kind=kind, payload=payload, key=key, run_at=now, max_attempts=max_attempts)
+            Job(kind=kind, payload=payload, key=key, run_at=when, max_attempts=max_attempts)
             for payload, key in jobs
         ]
     )
@@ -134,7 +138,13 @@ def claim(*, worker: str, limit: int = 10, lease_seconds: int | None = None) -> 
             job.locked_by = worker
             job.locked_until = now + timedelta(seconds=lease)
             job.attempts += 1
-            job.save(update_fields=["status", "locked_by", "locked_until", "attempts"])
+        if jobs:
+            Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
+                status=JobStatus.RUNNING,
+                locked_by=worker,
+                locked_until=now + timedelta(seconds=lease),
+                attempts=F("attempts") + 1,
+            )
     return jobs
 
 

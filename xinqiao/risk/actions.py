@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -25,7 +26,7 @@ from django.utils.translation import pgettext_lazy
 
 from xinqiao.accounts.models import User
 from xinqiao.audit.log import acting
-from xinqiao.ops.jobs import enqueue, handler
+from xinqiao.ops.jobs import enqueue, enqueue_many, handler
 from xinqiao.orgs.models import Membership, TeamKind, TeamMember, Unit, UnitKind
 from xinqiao.orgs.permissions import ADMIN_ROLES, Action, Role
 from xinqiao.orgs.scope import can, require
@@ -272,7 +273,7 @@ def _open_or_join_alert(
         )
         _event(alert, AlertEventKind.RAISED, actor=actor, note=",".join(signal.rules))
         _notify_raised(alert, policy, risk)
-        _schedule_escalation(alert)
+        _schedule_escalation(alert, new=True)
         return alert
     _event(active, AlertEventKind.SIGNAL, actor=actor, note=",".join(signal.rules))
     if signal.level < active.level:
@@ -307,13 +308,15 @@ def _event(
     )
 
 
-def _schedule_escalation(alert: Alert) -> None:
-    enqueue(
-        "risk.escalate",
-        {"alert": str(alert.pk), "step": alert.escalation_step},
-        run_at=alert.ack_deadline,
-        key=f"escalate:{alert.pk}:{alert.escalation_step}",
-    )
+def _schedule_escalation(alert: Alert, *, new: bool = False) -> None:
+    """The escalation clock: a job at the acknowledgement deadline (one per alert and step;
+    a ``new`` alert cannot have one yet, so it is added without looking)."""
+    payload = {"alert": str(alert.pk), "step": alert.escalation_step}
+    key = f"escalate:{alert.pk}:{alert.escalation_step}"
+    if new:
+        enqueue_many("risk.escalate", [(payload, key)], run_at=alert.ack_deadline)
+    else:
+        enqueue("risk.escalate", payload, run_at=alert.ack_deadline, key=key)
 
 
 def community_of(unit: Unit) -> Unit:
@@ -323,26 +326,41 @@ def community_of(unit: Unit) -> Unit:
     return unit
 
 
-def _memberships_above(person: Person, roles: Iterable[str]) -> list[Membership]:
-    """Active memberships with ``roles`` in the person's unit and every unit above it."""
-    ids = [uuid.UUID(part) for part in person.unit.path.strip("/").split("/") if part]
+def _handling_memberships(person: Person, *, street_admins: bool = False) -> list[Membership]:
+    """In one read: the active memberships with a handling role in the person's own unit and
+    its community, and with ``street_admins`` those of the administrators of the person's
+    street (报告街道)."""
+    local = [person.unit_id, community_of(person.unit).pk]
+    wanted = Q(unit_id__in=local, role__in=list(HANDLING_ROLES))
+    if street_admins:
+        above = [uuid.UUID(part) for part in person.unit.path.strip("/").split("/") if part]
+        wanted |= Q(
+            unit_id__in=above, unit__kind=UnitKind.STREET, role__in=[r.value for r in ADMIN_ROLES]
+        )
     return list(
-        Membership.objects.filter(unit_id__in=ids, role__in=list(roles), user__is_active=True)
+        Membership.objects.filter(wanted, user__is_active=True)
         .select_related("user", "unit")
         .order_by("user__username")
     )
 
 
-def handlers_of(person: Person, risk: PersonRisk | None = None) -> list[User]:
+def handlers_of(
+    person: Person,
+    risk: PersonRisk | None = None,
+    *,
+    memberships: list[Membership] | None = None,
+) -> list[User]:
     """The responsible worker, or else the counsellors and others who handle alerts in the
-    person's own unit and its community (R-CRISIS: 责任心理咨询师)."""
+    person's own unit and its community (R-CRISIS: 责任心理咨询师). ``memberships``: those
+    read by ``_handling_memberships`` already, if the caller has them."""
     if risk is None:
         risk = PersonRisk.objects.filter(person=person).select_related("responsible").first()
     if risk is not None and risk.responsible is not None and risk.responsible.is_active:
         return [risk.responsible]
-    community = community_of(person.unit)
-    local = {person.unit.pk, community.pk}
-    return _unique(m.user for m in _memberships_above(person, HANDLING_ROLES) if m.unit_id in local)
+    if memberships is None:
+        memberships = _handling_memberships(person)
+    local = {person.unit_id, community_of(person.unit).pk}
+    return _unique(m.user for m in memberships if m.role in HANDLING_ROLES and m.unit_id in local)
 
 
 def _team_of(person: Person) -> list[User]:
@@ -374,14 +392,13 @@ def _notify_raised(alert: Alert, policy: response.Response, risk: PersonRisk | N
     """R-CRISIS: the responsible counsellor; the community team; the street office at once
     (报告街道) when the level says so."""
     person = alert.person
-    recipients = handlers_of(person, risk)
+    memberships = _handling_memberships(person, street_admins=policy.notify_street)
+    recipients = handlers_of(person, risk, memberships=memberships)
     if policy.notify_team:
         recipients += _team_of(person)
     if policy.notify_street:
         recipients += [
-            m.user
-            for m in _memberships_above(person, [r.value for r in ADMIN_ROLES])
-            if m.unit.kind == UnitKind.STREET
+            m.user for m in memberships if m.role in ADMIN_ROLES and m.unit.kind == UnitKind.STREET
         ]
     _notify(alert, _unique(recipients), escalated_to=None)
 
