@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -124,6 +124,9 @@ def claim(*, worker: str, limit: int = 10, lease_seconds: int | None = None) -> 
     running ones whose worker's lease ran out (it died). Committed before they run."""
     lease = lease_seconds or settings.XINQIAO_JOB_LEASE_SECONDS
     now = timezone.now()
+    until = now + timedelta(seconds=lease)
+    if connection.vendor == "postgresql":
+        return _claim_in_one_statement(worker=worker, limit=limit, now=now, until=until)
     with transaction.atomic():
         jobs = list(
             Job.objects.select_for_update(skip_locked=True)
@@ -136,16 +139,48 @@ def claim(*, worker: str, limit: int = 10, lease_seconds: int | None = None) -> 
         for job in jobs:
             job.status = JobStatus.RUNNING
             job.locked_by = worker
-            job.locked_until = now + timedelta(seconds=lease)
+            job.locked_until = until
             job.attempts += 1
         if jobs:
             Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
                 status=JobStatus.RUNNING,
                 locked_by=worker,
-                locked_until=now + timedelta(seconds=lease),
+                locked_until=until,
                 attempts=F("attempts") + 1,
             )
     return jobs
+
+
+def _claim_in_one_statement(
+    *, worker: str, limit: int, now: datetime, until: datetime
+) -> list[Job]:
+    """The same claim on PostgreSQL as one statement that commits itself (a worker polls
+    often: one round trip instead of four). The same rows, the same row locks: the inner
+    ``SELECT … FOR UPDATE SKIP LOCKED`` passes over jobs another worker is claiming."""
+    table = connection.ops.quote_name(Job._meta.db_table)
+    sql = f"""
+        UPDATE {table}
+        SET status = %s, locked_by = %s, locked_until = %s, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM {table}
+            WHERE (status = %s AND run_at <= %s) OR (status = %s AND locked_until < %s)
+            ORDER BY run_at, id
+            LIMIT %s
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING *
+    """  # noqa: S608 (the table name is the model's own; every value is a parameter)
+    params = [
+        JobStatus.RUNNING.value,
+        worker,
+        until,
+        JobStatus.PENDING.value,
+        now,
+        JobStatus.RUNNING.value,
+        now,
+        limit,
+    ]
+    return sorted(Job.objects.raw(sql, params), key=lambda job: (job.run_at, job.pk))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -220,7 +255,6 @@ def work(
     poll = poll_seconds if poll_seconds is not None else settings.XINQIAO_JOB_POLL_SECONDS
     name = worker_name()
     while not stop.is_set():
-        close_old_connections()
         try:
             done = work_once(worker=name)
         except Exception:  # a database hiccup must not end the loop
@@ -228,6 +262,9 @@ def work(
             done = 0
         if done:
             continue
+        # Idle (or after a failure): drop a broken or expired connection before the next
+        # round — not between busy rounds, where its health check would cost a query each.
+        close_old_connections()
         if (
             until_empty
             and not Job.objects.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING]).exists()
