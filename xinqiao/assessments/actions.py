@@ -545,15 +545,17 @@ def save_answer(
         value = None
     elif value is None or value not in item.values:
         raise ValidationError({"answer": _("Choose one of the answers.")})
-    with change_logged([assessment]):
-        answers = list(assessment.answers)
-        answers[number - 1] = value
+    answers = list(assessment.answers)
+    answers[number - 1] = value
+    if number == len(items):  # the last question: the submission
         assessment.answers = answers
         assessment.position = number
-        if assessment.position < len(items):
-            assessment.save(update_fields=["answers", "position", "updated_at"])
-            return assessment
-    _complete(assessment)
+        _complete(assessment)
+        return assessment
+    with change_logged([assessment]):
+        assessment.answers = answers
+        assessment.position = number
+        assessment.save(update_fields=["answers", "position", "updated_at"])
     return assessment
 
 
