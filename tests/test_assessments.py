@@ -145,6 +145,27 @@ class StaffAssessmentTests(AssessmentTestCase):
         self.assertIn('id="assessments"', file_page)
         self.assertIn('id="risk"', file_page)
 
+    def test_the_file_shows_the_change_from_the_first_result_to_the_latest(self):
+        person = self.person()
+        client = self.client_for(self.c1_counsellor)
+        self.record(person, answers=[1, 1, 1, 1, 1, 1, 1, 1, 0])  # 8
+        file_page = client.get(f"/people/{person.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+        self.assertNotContains(file_page, "Change from the first result")  # one result only
+        with time_machine.travel(timezone.now() + timedelta(days=30)):
+            self.record(person, answers=[3, 3, 2, 2, 2, 2, 2, 2, 0])  # 18: +10
+        with time_machine.travel(timezone.now() + timedelta(days=60)):
+            self.record(person, answers=[2, 2, 2, 2, 2, 2, 2, 2, 0])  # 16: the latest
+        file_page = client.get(f"/people/{person.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(file_page, "Change from the first result to the latest")
+        self.assertContains(file_page, "<td>+8</td>", html=False)
+        self.assertContains(file_page, "Reliable deterioration")
+        self.assertContains(
+            self.client_for(self.c1_counsellor).get(
+                f"/people/{person.pk}/", HTTP_ACCEPT_LANGUAGE="zh-CN"
+            ),
+            "可靠恶化",
+        )
+
     def test_withdrawn_result_stays_on_record(self):
         person = self.person()
         assessment = self.record(person)

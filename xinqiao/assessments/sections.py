@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 
-from xinqiao.assessments.models import Assessment, Invitation
+from xinqiao.assessments.models import Assessment, AssessmentStatus, Invitation
+from xinqiao.instruments.change import CRITERIA, Change, classify
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can
 from xinqiao.people.models import FileStatus, Person
@@ -35,9 +37,35 @@ def assessments_context(request: HttpRequest, person: Person) -> dict[str, Any] 
         )
         if can_invite
         else [],
+        "changes": changes_of(person),
         "can_administer": active and can(user, Action.ASSESSMENT_ADMINISTER, person.unit),
         "can_invite": can_invite,
     }
+
+
+@dataclass(frozen=True)
+class FirstToLatest:
+    instrument: str
+    first: Assessment
+    latest: Assessment
+    change: Change
+
+
+def changes_of(person: Person) -> list[FirstToLatest]:
+    """For each instrument with change criteria (PHQ-9, GAD-7) and two or more completed
+    results: the first against the latest (issue #6 outcome tracking; the criteria and their
+    sources are in ``xinqiao.instruments.change``)."""
+    results = Assessment.objects.filter(
+        person=person, status=AssessmentStatus.COMPLETED, instrument__in=list(CRITERIA)
+    ).order_by("completed_at")
+    by_instrument: dict[str, list[Assessment]] = {}
+    for result in results:
+        by_instrument.setdefault(result.instrument, []).append(result)
+    return [
+        FirstToLatest(code, rows[0], rows[-1], classify(code, rows[0].total, rows[-1].total))
+        for code, rows in sorted(by_instrument.items())
+        if len(rows) >= 2 and rows[0].total is not None and rows[-1].total is not None
+    ]
 
 
 SECTION = FileSection(
