@@ -50,7 +50,7 @@ from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can, require, require_confidentiality_agreement, scoped
 from xinqiao.people.access import ConsentMissing, access_person, has_consent, people_in_scope
 from xinqiao.people.models import ConsentPurpose, FileStatus, Person
-from xinqiao.workbench.forms import apply_errors, report, submit
+from xinqiao.workbench.forms import apply_errors, person_form_page, report, submit
 from xinqiao.workbench.pdf import pdf_response
 
 
@@ -227,11 +227,7 @@ def assessment_withdraw(request: HttpRequest, assessment_id: Any) -> HttpRespons
     )
     if done is not None:
         return redirect("assessments:detail", assessment_id=assessment.pk)
-    return render(
-        request,
-        "people/subform.html",
-        {"person": assessment.person, "form": form, "title": _("Withdraw a result")},
-    )
+    return person_form_page(request, assessment.person, form, _("Withdraw a result"))
 
 
 # --- invitations -------------------------------------------------------------------------
@@ -255,11 +251,7 @@ def invitation_new(request: HttpRequest, person_id: Any) -> HttpResponse:
     )
     if invitation is not None:
         return redirect("assessments:invitation", invitation_id=invitation.pk)
-    return render(
-        request,
-        "people/subform.html",
-        {"person": person, "form": form, "title": _("Send a self-assessment link")},
-    )
+    return person_form_page(request, person, form, _("Send a self-assessment link"))
 
 
 def _invitation_state(invitation: Invitation) -> str:

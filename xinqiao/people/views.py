@@ -62,7 +62,7 @@ from xinqiao.people.models import (
     TransferStatus,
 )
 from xinqiao.people.sections import sections_for
-from xinqiao.workbench.forms import apply_errors, report, submit
+from xinqiao.workbench.forms import apply_errors, person_form_page, report, submit
 
 RECEIVING_KINDS = [
     UnitKind.COMMUNITY,
@@ -267,10 +267,6 @@ def _editable(request: HttpRequest, person_id: Any) -> Person:
     return person
 
 
-def _page(request: HttpRequest, form: Any, person: Person, title: str) -> HttpResponse:
-    return render(request, "people/subform.html", {"form": form, "person": person, "title": title})
-
-
 def _back(person: Person, section: str) -> HttpResponse:
     from django.urls import reverse
 
@@ -292,7 +288,7 @@ def person_edit(request: HttpRequest, person_id: Any) -> HttpResponse:
         is not None
     ):
         return _back(person, "top")
-    return _page(request, form, person, _("Edit file"))
+    return person_form_page(request, person, form, _("Edit file"))
 
 
 @login_required
@@ -309,7 +305,7 @@ def group_add(request: HttpRequest, person_id: Any) -> HttpResponse:
         is not None
     ):
         return _back(person, "groups")
-    return _page(request, form, person, _("Add a target group"))
+    return person_form_page(request, person, form, _("Add a target group"))
 
 
 @login_required
@@ -327,8 +323,8 @@ def group_end(request: HttpRequest, person_id: Any, group_id: Any) -> HttpRespon
         is not None
     ):
         return _back(person, "groups")
-    return _page(
-        request, form, person, _("End: %(group)s") % {"group": membership.get_group_display()}
+    return person_form_page(
+        request, person, form, _("End: %(group)s") % {"group": membership.get_group_display()}
     )
 
 
@@ -348,7 +344,7 @@ def hospital_add(request: HttpRequest, person_id: Any) -> HttpResponse:
         is not None
     ):
         return _back(person, "hospital")
-    return _page(request, form, person, _("Record a hospital stay"))
+    return person_form_page(request, person, form, _("Record a hospital stay"))
 
 
 @login_required
@@ -365,7 +361,7 @@ def isolation_add(request: HttpRequest, person_id: Any) -> HttpResponse:
         is not None
     ):
         return _back(person, "isolation")
-    return _page(request, form, person, _("Record isolation"))
+    return person_form_page(request, person, form, _("Record isolation"))
 
 
 def _link_family(request: HttpRequest, person: Person, data: dict[str, Any]) -> FamilyLink:
@@ -412,7 +408,7 @@ def family_add(request: HttpRequest, person_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Family link recorded."))
             return _back(person, "family")
-    return _page(request, form, person, _("Add a family link"))
+    return person_form_page(request, person, form, _("Add a family link"))
 
 
 @login_required
@@ -429,7 +425,7 @@ def consent_add(request: HttpRequest, person_id: Any) -> HttpResponse:
         is not None
     ):
         return _back(person, "consent")
-    return _page(request, form, person, _("Record consent"))
+    return person_form_page(request, person, form, _("Record consent"))
 
 
 @login_required
@@ -449,10 +445,10 @@ def consent_withdraw(request: HttpRequest, person_id: Any, consent_id: Any) -> H
         is not None
     ):
         return _back(person, "consent")
-    return _page(
+    return person_form_page(
         request,
-        form,
         person,
+        form,
         _("Withdraw consent: %(purpose)s") % {"purpose": consent.get_purpose_display()},
     )
 
@@ -473,7 +469,7 @@ def transfer_propose(request: HttpRequest, person_id: Any) -> HttpResponse:
         is not None
     ):
         return _back(person, "transfers")
-    return _page(request, form, person, _("Transfer to another unit"))
+    return person_form_page(request, person, form, _("Transfer to another unit"))
 
 
 @login_required
@@ -581,7 +577,7 @@ def person_erase(request: HttpRequest, person_id: Any) -> HttpResponse:
         is not None
     ):
         return _back(person, "top")
-    return _page(request, form, person, _("Erase personal data"))
+    return person_form_page(request, person, form, _("Erase personal data"))
 
 
 # --- import --------------------------------------------------------------------------------

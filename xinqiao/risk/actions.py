@@ -392,11 +392,15 @@ def _notify_raised(alert: Alert, policy: response.Response, risk: PersonRisk | N
     """R-CRISIS: the responsible counsellor; the community team; the street office at once
     (报告街道) when the level says so."""
     person = alert.person
-    memberships = _handling_memberships(person, street_admins=policy.notify_street)
+    # When the street is told, one read serves both lists; otherwise handlers_of reads the
+    # memberships only if nobody is responsible for the person.
+    memberships = (
+        _handling_memberships(person, street_admins=True) if policy.notify_street else None
+    )
     recipients = handlers_of(person, risk, memberships=memberships)
     if policy.notify_team:
         recipients += _team_of(person)
-    if policy.notify_street:
+    if memberships is not None:
         recipients += [
             m.user for m in memberships if m.role in ADMIN_ROLES and m.unit.kind == UnitKind.STREET
         ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from xinqiao.followups.schedule import MAX_DAYS as MAX_FOLLOWUP_DAYS
 from xinqiao.risk.rules import CRISIS, GENERAL, HIGH, MODERATE
 
 # The required actions (their labels: ``xinqiao.risk.models.RequiredAction``):
@@ -44,11 +45,11 @@ DEFAULT_MATRIX: dict[int, Response] = {
     CRISIS: Response(CRISIS, True, 15, True, True, "one_to_one_and_hospital", 1),
     HIGH: Response(HIGH, True, 60, True, False, "one_to_one", 7),
     MODERATE: Response(MODERATE, True, 24 * 60, False, False, "counsellor_contact", 30),
-    # Seed 000 二(五): at least once every six months.
-    GENERAL: Response(GENERAL, False, 7 * 24 * 60, False, False, "routine_follow_up", 180),
+    # Seed 000 二(五): at least once every six months (the follow-up schedule's cap).
+    GENERAL: Response(
+        GENERAL, False, 7 * 24 * 60, False, False, "routine_follow_up", MAX_FOLLOWUP_DAYS
+    ),
 }
-
-MAX_FOLLOWUP_DAYS = 180  # seed 000 二(五) 原则上每半年至少开展一次随访
 
 
 def matrix(overrides: Mapping[int, Mapping[str, object]] | None = None) -> dict[int, Response]:

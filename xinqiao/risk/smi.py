@@ -40,6 +40,9 @@ DIAGNOSES = (
 )
 STABLE, BASICALLY_STABLE, UNSTABLE = "stable", "basically_stable", "unstable"
 MIN_FOLLOWUPS_PER_YEAR = 4
+# The next follow-up by status (the table above): within / at 2 weeks unless stable, 3 months.
+NOT_STABLE_DAYS = 14
+STABLE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -70,15 +73,15 @@ def assess(f: Findings) -> Outcome:
         or f.adverse_reaction == "serious"
         or f.physical_illness == "serious"
     ):
-        return Outcome(UNSTABLE, 14, True)
+        return Outcome(UNSTABLE, NOT_STABLE_DAYS, True)
     if (
         f.grade in (1, 2)
         or f.symptoms != "none"
         or f.insight != "good"
         or f.social_function == "poor"
     ):
-        return Outcome(BASICALLY_STABLE, 14, False)
-    return Outcome(STABLE, 90, False)
+        return Outcome(BASICALLY_STABLE, NOT_STABLE_DAYS, False)
+    return Outcome(STABLE, STABLE_DAYS, False)
 
 
 def enough_followups(dates_in_last_year: int) -> bool:

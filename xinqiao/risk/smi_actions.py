@@ -40,8 +40,9 @@ from xinqiao.risk.models import (
     Symptoms,
 )
 
-# The first follow-up after registration: within two weeks (as for "basically stable").
-FIRST_FOLLOWUP_DAYS = 14
+# The first follow-up after registration: within two weeks, the schedule's shortest interval
+# (smi.py; the status is not known until that follow-up assesses it).
+FIRST_FOLLOWUP_DAYS = smi.NOT_STABLE_DAYS
 
 
 @transaction.atomic

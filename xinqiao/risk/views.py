@@ -50,7 +50,7 @@ from xinqiao.risk.models import (
     RiskSignal,
     SmiPatient,
 )
-from xinqiao.workbench.forms import apply_errors, report, submit
+from xinqiao.workbench.forms import apply_errors, person_form_page, report, submit
 from xinqiao.workbench.pdf import pdf_response
 
 
@@ -262,11 +262,7 @@ def concern_new(request: HttpRequest, person_id: Any) -> HttpResponse:
     )
     if done is not None:
         return redirect("people:detail", person_id=person.pk)
-    return render(
-        request,
-        "people/subform.html",
-        {"person": person, "form": form, "title": _("Report a concern")},
-    )
+    return person_form_page(request, person, form, _("Report a concern"))
 
 
 @login_required
@@ -285,11 +281,7 @@ def level_set(request: HttpRequest, person_id: Any) -> HttpResponse:
     )
     if done is not None:
         return redirect("people:detail", person_id=person.pk)
-    return render(
-        request,
-        "people/subform.html",
-        {"person": person, "form": form, "title": _("Change the risk level")},
-    )
+    return person_form_page(request, person, form, _("Change the risk level"))
 
 
 @login_required
@@ -378,11 +370,7 @@ def smi_register(request: HttpRequest, person_id: Any) -> HttpResponse:
     )
     if patient is not None:
         return redirect("risk:smi", person_id=person.pk)
-    return render(
-        request,
-        "people/subform.html",
-        {"person": person, "form": form, "title": _("Register a severe mental disorder")},
-    )
+    return person_form_page(request, person, form, _("Register a severe mental disorder"))
 
 
 @login_required

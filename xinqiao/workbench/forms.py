@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 T = TypeVar("T")
 
@@ -48,3 +49,11 @@ def report(request: HttpRequest, run: Callable[[], object], success: str) -> boo
         return False
     messages.success(request, success)
     return True
+
+
+def person_form_page(
+    request: HttpRequest, person: Any, form: forms.BaseForm, title: str
+) -> HttpResponse:
+    """A form about one person (a change to the file, a report, a referral …) on its own
+    page, under the person's name."""
+    return render(request, "people/subform.html", {"person": person, "form": form, "title": title})
