@@ -118,6 +118,9 @@ INSTALLED_APPS = [
     "xinqiao.risk",
     "xinqiao.assessments",
     "xinqiao.referrals",
+    "xinqiao.followups",
+    "xinqiao.counselling",
+    "xinqiao.booking",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]

@@ -61,6 +61,14 @@ class Action(models.TextChoices):
     REFERRAL_SEND = "referral.send", _("Refer a person to another unit")
     REFERRAL_RECEIVE = "referral.receive", _("Accept, decline and complete referrals received")
     SMI_MANAGE = "smi.manage", _("Manage patients with severe mental disorders")
+    FOLLOWUP_VIEW = "followup.view", _("See follow-up plans and the due and overdue lists")
+    FOLLOWUP_RECORD = "followup.record", _("Record follow-up visits")
+    FOLLOWUP_OVERSEE = "followup.oversee", _("See overdue follow-ups counted by worker")
+    SESSION_VIEW = "counselling.view", _("See that counselling sessions took place")
+    SESSION_RECORD = "counselling.record", _("Record counselling sessions and case records")
+    SESSION_NOTES_VIEW = "counselling.notes_view", _("Read case records and session notes")
+    APPOINTMENT_BOOK = "booking.book", _("Book, cancel and reschedule appointments for people")
+    AVAILABILITY_PUBLISH = "booking.publish", _("Publish one's own availability for appointments")
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -120,6 +128,23 @@ _CRISIS_WORK: frozenset[Action] = _REPORTING | {
     Action.REFERRAL_SEND,
     Action.REFERRAL_RECEIVE,
 }
+# Follow-up (R-FOLLOW; seed 000 二(五), 002 篇6 三(一)2): everyone who serves a person sees
+# their plan and may record a visit (grid workers visit homes); overdue follow-ups are listed
+# for the responsible worker and counted for their supervisor (the street, district, city).
+_FOLLOWING_UP: frozenset[Action] = frozenset({Action.FOLLOWUP_VIEW, Action.FOLLOWUP_RECORD})
+_FOLLOWUP_OVERSIGHT: frozenset[Action] = frozenset({Action.FOLLOWUP_VIEW, Action.FOLLOWUP_OVERSEE})
+# Counselling (R-SESSION; seed 002 篇6 三(二)2 心理疏导): the content of a case record is for
+# the clinical roles who counsel (counsellors, social workers, psychiatrists, school
+# psychology teachers); others who serve the person see that a session took place, not what
+# was said (R-PRIVACY, need-to-know).
+_COUNSELLING: frozenset[Action] = frozenset(
+    {Action.SESSION_VIEW, Action.SESSION_RECORD, Action.SESSION_NOTES_VIEW}
+)
+# Appointments (R-BOOK; seed 002 篇2 三(三)2 预约咨询): those who counsel publish their own
+# availability; those who serve a person may book for them.
+_BOOKING: frozenset[Action] = frozenset({Action.APPOINTMENT_BOOK})
+_COUNSELLING_WORK: frozenset[Action] = _COUNSELLING | _BOOKING | {Action.AVAILABILITY_PUBLISH}
+
 # District and city administrators may be sent an alert nobody acknowledged (escalation up
 # the tree, R-CRISIS): they see alerts and may acknowledge one.
 _CRISIS_OVERSIGHT: frozenset[Action] = frozenset({Action.ALERT_VIEW, Action.ALERT_HANDLE})
@@ -130,36 +155,72 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _AREA_OVERSIGHT
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_OVERSIGHT
-    | {Action.RESPONSE_CONFIGURE},
-    Role.DISTRICT_ADMIN: _ADMIN | _AREA_OVERSIGHT | _ASSESSMENT_OVERSIGHT | _CRISIS_OVERSIGHT,
+    | _FOLLOWUP_OVERSIGHT
+    | {Action.RESPONSE_CONFIGURE, Action.SESSION_VIEW},
+    Role.DISTRICT_ADMIN: _ADMIN
+    | _AREA_OVERSIGHT
+    | _ASSESSMENT_OVERSIGHT
+    | _CRISIS_OVERSIGHT
+    | _FOLLOWUP_OVERSIGHT
+    | {Action.SESSION_VIEW},
     Role.STREET_ADMIN: _ADMIN
     | _AREA_OVERSIGHT
     | _COMMUNITY_CASEWORK
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_WORK
-    | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE},
+    | _FOLLOWING_UP
+    | _FOLLOWUP_OVERSIGHT
+    | _BOOKING
+    | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE, Action.SESSION_VIEW},
     Role.COMMUNITY_WORKER: _STAFF
     | _COMMUNITY_CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
-    | {Action.PERSON_ARCHIVE, Action.SMI_MANAGE},
-    Role.GRID_WORKER: _STAFF | _CASEWORK | _REPORTING | {Action.ALERT_VIEW},
+    | _FOLLOWING_UP
+    | _BOOKING
+    | {Action.PERSON_ARCHIVE, Action.SMI_MANAGE, Action.FOLLOWUP_OVERSEE, Action.SESSION_VIEW},
+    Role.GRID_WORKER: _STAFF
+    | _CASEWORK
+    | _REPORTING
+    | _FOLLOWING_UP
+    | {Action.ALERT_VIEW, Action.SESSION_VIEW},
     Role.COUNSELLOR: _STAFF
     | _COMMUNITY_CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
+    | _FOLLOWING_UP
+    | _COUNSELLING_WORK
     | {Action.RISK_LEVEL_SET},
-    Role.SOCIAL_WORKER: _STAFF | _CASEWORK | _ASSESSING | _CRISIS_WORK | {Action.PERSON_EXPORT},
+    Role.SOCIAL_WORKER: _STAFF
+    | _CASEWORK
+    | _ASSESSING
+    | _CRISIS_WORK
+    | _FOLLOWING_UP
+    | _COUNSELLING_WORK
+    | {Action.PERSON_EXPORT},
     # Volunteers work under a team and see the org tree and their teams only.
     Role.VOLUNTEER: _EVERYONE,
     Role.PSYCHIATRIST: _STAFF
     | _CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
+    | _FOLLOWING_UP
+    | _COUNSELLING_WORK
     | {Action.RISK_LEVEL_SET, Action.SMI_MANAGE},
     # Hotline operators see results (to judge a caller's risk) but do not assess.
-    Role.HOTLINE_OPERATOR: _STAFF | _CASEWORK | _REPORTING | {Action.ASSESSMENT_VIEW},
-    Role.SCHOOL_TEACHER: _STAFF | _CASEWORK | _ASSESSING | _CRISIS_WORK | {Action.PERSON_EXPORT},
+    # They may book a counsellor for a caller.
+    Role.HOTLINE_OPERATOR: _STAFF
+    | _CASEWORK
+    | _REPORTING
+    | _BOOKING
+    | {Action.ASSESSMENT_VIEW, Action.FOLLOWUP_VIEW, Action.SESSION_VIEW},
+    Role.SCHOOL_TEACHER: _STAFF
+    | _CASEWORK
+    | _ASSESSING
+    | _CRISIS_WORK
+    | _FOLLOWING_UP
+    | _COUNSELLING_WORK
+    | {Action.PERSON_EXPORT},
     # Auditors read the logs of their subtree and see who works there; they change nothing.
     Role.AUDITOR: _EVERYONE | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
 }
