@@ -34,6 +34,9 @@ class UnitKind(models.TextChoices):
     HOTLINE_CENTRE = "hotline_centre", _("Hotline centre")
     SERVICE_STATION = "service_station", _("Service station (心灵驿站)")
     CIVIL_AFFAIRS = "civil_affairs", _("Civil-affairs office")
+    # Seed 002 篇6 三(三)2: 集中隔离点 — staffed with 6–9 qualified counsellors or social
+    # workers per 200 people in isolation (xinqiao.orgs.staffing).
+    ISOLATION_SITE = "isolation_site", _("Centralised isolation site")
 
 
 # Which kinds may sit directly under which (R-ORG; seed 002 篇6 三(二)2 puts service stations
@@ -51,6 +54,7 @@ ALLOWED_PARENT_KINDS: dict[str, frozenset[str]] = {
     UnitKind.HOTLINE_CENTRE: frozenset({UnitKind.CITY, UnitKind.DISTRICT}),
     UnitKind.SERVICE_STATION: frozenset({UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY}),
     UnitKind.CIVIL_AFFAIRS: frozenset({UnitKind.CITY, UnitKind.DISTRICT, UnitKind.STREET}),
+    UnitKind.ISOLATION_SITE: frozenset({UnitKind.DISTRICT, UnitKind.STREET}),
 }
 ROOT_KINDS = frozenset({UnitKind.CITY})
 

@@ -238,6 +238,7 @@ _FRONTLINE_KINDS = frozenset(
         "psychiatric_institution",
         "school",
         "civil_affairs",
+        "isolation_site",
     }
 )
 ROLE_UNIT_KINDS: dict[Role, frozenset[str]] = {

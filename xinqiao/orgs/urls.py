@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("agreements/<uuid:agreement_id>/revoke/", views.agreement_revoke, name="agreement_revoke"),
     path("teams/", views.team_list, name="team_list"),
+    path("staffing/", views.staffing_overview, name="staffing"),
     path("teams/new/", views.team_create, name="team_create"),
     path("teams/<uuid:team_id>/", views.team_detail, name="team"),
     path(

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -53,6 +54,7 @@ from xinqiao.orgs.scope import (
     require,
     scoped,
 )
+from xinqiao.workbench import staffing
 from xinqiao.workbench.forms import report, submit
 
 
@@ -101,6 +103,13 @@ def unit_detail(request: HttpRequest, unit_id: Any) -> HttpResponse:
         )
     teams = Team.objects.filter(unit=unit).annotate(n=Count("members"))
     addable = [k for k in UnitKind if unit.kind in ALLOWED_PARENT_KINDS[k]]
+    site_check = None
+    if unit.kind == UnitKind.ISOLATION_SITE and can(request.user, Action.STAFF_VIEW, unit):
+        site_check = staffing.site_staffing(unit, timezone.localdate())
+    team_problem = ""
+    if unit.kind == UnitKind.COMMUNITY:
+        community = [t for t in staffing.community_teams(request.user) if t.community == unit]
+        team_problem = community[0].problem if community else ""
     return render(
         request,
         "orgs/unit_detail.html",
@@ -112,6 +121,24 @@ def unit_detail(request: HttpRequest, unit_id: Any) -> HttpResponse:
             "teams": teams,
             "addable_kinds": addable,
             "can_manage": can(request.user, Action.UNIT_MANAGE, unit),
+            "site_check": site_check,
+            "team_problem": team_problem,
+        },
+    )
+
+
+@login_required
+def staffing_overview(request: HttpRequest) -> HttpResponse:
+    """Community teams short of 3–5 members, isolation sites against 6–9 qualified staff per
+    200 people, and each counsellor's caseload, in the user's scope (R-TEAM)."""
+    require(request.user, Action.STAFF_VIEW)
+    today = timezone.localdate()
+    return render(
+        request,
+        "orgs/staffing.html",
+        {
+            "communities": staffing.community_teams(request.user),
+            "sites": staffing.isolation_sites(request.user, today),
         },
     )
 

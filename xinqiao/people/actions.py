@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from xinqiao.audit.log import acting
 from xinqiao.fields import blind_index, blind_indexes
-from xinqiao.orgs.models import Unit
+from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can, require, scoped
 from xinqiao.people.events import record_event
@@ -489,6 +489,15 @@ def record_hospital_stay(
     return stay
 
 
+def isolation_sites_for(person: Person) -> QuerySet[Unit]:
+    """The isolation sites a person of this file may be isolated at: the active sites of the
+    person's city (a site is run by a district or street, its guests come from anywhere)."""
+    city_path = "/".join(person.unit.path.split("/")[:2]) + "/"
+    return Unit.objects.filter(
+        kind=UnitKind.ISOLATION_SITE, is_active=True, path__startswith=city_path
+    ).order_by("name")
+
+
 @transaction.atomic
 def record_isolation(
     *,
@@ -498,10 +507,18 @@ def record_isolation(
     place: str,
     started_on: date,
     ended_on: date | None = None,
+    site: Any = None,
 ) -> IsolationRecord:
     require(acting_user, Action.PERSON_EDIT, person.unit)
     if kind not in IsolationKind.values:
         raise ValidationError({"kind": _("Choose a valid option.")})
+    if site is not None and (
+        kind != IsolationKind.CENTRALISED
+        or not isolation_sites_for(person).filter(pk=site.pk).exists()
+    ):
+        raise ValidationError(
+            {"site": _("Choose an active isolation site of this city, for centralised isolation.")}
+        )
     if not (place or "").strip():
         raise ValidationError({"place": _("This field is required.")})
     if started_on > timezone.localdate():
@@ -513,6 +530,7 @@ def record_isolation(
             person=person,
             kind=kind,
             place=place.strip(),
+            site=site,
             started_on=started_on,
             ended_on=ended_on,
             recorded_by=acting_user,

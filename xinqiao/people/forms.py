@@ -119,8 +119,19 @@ class HospitalForm(forms.Form):
 class IsolationForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=IsolationKind.choices)
     place = forms.CharField(label=_("Place"), max_length=200)
+    site = forms.ModelChoiceField(
+        label=_("Isolation site"),
+        queryset=Unit.objects.none(),
+        required=False,
+        help_text=_("For centralised isolation at a site of the org tree."),
+    )
     started_on = forms.DateField(label=_("Start"), widget=DATE)
     ended_on = forms.DateField(label=_("End"), required=False, widget=DATE)
+
+    def __init__(self, *args: Any, sites: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if sites is not None:
+            self.fields["site"].queryset = sites  # type: ignore[attr-defined]
 
 
 class FamilyForm(forms.Form):

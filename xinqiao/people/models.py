@@ -264,6 +264,16 @@ class IsolationRecord(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="isolations")
     kind = models.CharField(_("kind"), max_length=16, choices=IsolationKind.choices)
     place = models.CharField(_("place"), max_length=200)
+    # The isolation site of the org tree, for centralised isolation: its staffing check counts
+    # the people isolated there (seed 002 篇6 三(三)2).
+    site = models.ForeignKey(
+        "orgs.Unit",
+        verbose_name=_("isolation site"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="isolations_here",
+    )
     started_on = models.DateField(_("start"))
     ended_on = models.DateField(_("end"), null=True, blank=True)
     recorded_by = models.ForeignKey(

@@ -350,7 +350,7 @@ def hospital_add(request: HttpRequest, person_id: Any) -> HttpResponse:
 @login_required
 def isolation_add(request: HttpRequest, person_id: Any) -> HttpResponse:
     person = _editable(request, person_id)
-    form = IsolationForm(request.POST or None)
+    form = IsolationForm(request.POST or None, sites=actions.isolation_sites_for(person))
     if (
         submit(
             request,

@@ -30,6 +30,7 @@ NAV: list[NavItem] = [
     NavItem("orgs:tree", _("Org tree"), Action.UNIT_VIEW),
     NavItem("orgs:staff_list", _("Staff"), Action.STAFF_VIEW),
     NavItem("orgs:team_list", _("Teams"), Action.TEAM_VIEW),
+    NavItem("orgs:staffing", _("Staffing checks"), Action.STAFF_VIEW),
     NavItem("audit:access", _("Audit log"), Action.AUDIT_VIEW),
     NavItem("risk:response", _("Response matrix"), Action.RESPONSE_CONFIGURE),
 ]

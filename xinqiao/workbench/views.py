@@ -13,20 +13,10 @@ from django.utils import timezone
 from django_otp import user_has_device
 
 from xinqiao.accounts.models import User
-from xinqiao.orgs.models import ConfidentialityAgreement, Qualification, Team, Unit, UnitKind
+from xinqiao.orgs.models import ConfidentialityAgreement, Team, Unit, UnitKind
 from xinqiao.orgs.permissions import Action, Role
 from xinqiao.orgs.scope import can, grants, has_confidentiality_agreement, scope_paths, scoped
-
-# "具备专业资质的社会工作者或心理咨询师" (seed 002 篇6 三(三)2).
-QUALIFIED_FOR_ISOLATION = [
-    Qualification.COUNSELLOR_L2,
-    Qualification.COUNSELLOR_L3,
-    Qualification.PSYCHOTHERAPIST,
-    Qualification.PSYCHIATRIST,
-    Qualification.SOCIAL_WORKER_ASSISTANT,
-    Qualification.SOCIAL_WORKER,
-    Qualification.SOCIAL_WORKER_SENIOR,
-]
+from xinqiao.workbench import staffing
 
 
 @login_required
@@ -71,7 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if can(user, Action.PERSON_TRANSFER):
             context["transfers_waiting"] = transfers_to_decide(user).count()
         if can(user, Action.STAFF_VIEW):
-            context["staffing"] = _isolation_staffing(user)
+            context["staffing"] = staffing.area_staffing(user, timezone.localdate())
     if can(user, Action.ASSESSMENT_VIEW) and has_confidentiality_agreement(user):
         context.update(_assessments_summary(user))
     if can(user, Action.ALERT_VIEW) and has_confidentiality_agreement(user):
@@ -104,37 +94,6 @@ def _assessments_summary(user: Any) -> dict[str, Any]:
         "recent_signals": list(signals.filter(created_at__gte=since).order_by("-created_at")[:10]),
         "assessments_week": assessments_in_scope(user).filter(completed_at__gte=since).count(),
     }
-
-
-def _isolation_staffing(user: Any) -> Any:
-    """People in centralised isolation in the user's area against qualified staff there
-    (seed 002 篇6 三(三)2: 6–9 per 200), or None when nobody is in isolation."""
-    from django.db.models import Q
-
-    from xinqiao.orgs.staffing import isolation_staffing
-    from xinqiao.people.access import people_in_scope
-    from xinqiao.people.models import IsolationKind, IsolationRecord
-
-    today = timezone.localdate()
-    isolated = (
-        IsolationRecord.objects.filter(
-            Q(ended_on__isnull=True) | Q(ended_on__gte=today),
-            kind=IsolationKind.CENTRALISED,
-            started_on__lte=today,
-            person__in=people_in_scope(user),
-        )
-        .values("person")
-        .distinct()
-        .count()
-    )
-    if not isolated:
-        return None
-    qualified = (
-        scoped(User.objects.filter(is_active=True), user, Action.STAFF_VIEW)
-        .filter(staff_profile__qualification__in=QUALIFIED_FOR_ISOLATION)
-        .count()
-    )
-    return isolation_staffing(isolated, qualified)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
