@@ -82,7 +82,7 @@ class SiteAndTeamStaffingTests(PersonaTestCase):
 
     def _staff_site(self, n: int, qualification: str = "counsellor_l2") -> None:
         for i in range(n):
-            user = User.objects.create_user(username=f"site{i}", name=f"隔离点咨询师{i}")
+            user = User.objects.create_user(username=f"isolation_counsellor{i}", name=f"隔离点咨询师{i}")
             Membership.objects.create(user=user, unit=self.site, role="counsellor")
             StaffProfile.objects.create(user=user, qualification=qualification)
 

@@ -69,6 +69,7 @@ class DemoCity:
     school: Unit | None = None
     station: Unit | None = None
     civil_affairs: Unit | None = None
+    isolation_site: Unit | None = None
     users: dict[str, User] = field(default_factory=dict)
 
 
@@ -128,6 +129,7 @@ def build_demo_city(
     demo.school = _unit(UnitKind.SCHOOL, "东湖区第一中学", demo.districts[0])
     demo.station = _unit(UnitKind.SERVICE_STATION, "东湖街道心灵驿站", demo.streets[0])
     demo.civil_affairs = _unit(UnitKind.CIVIL_AFFAIRS, "东湖区民政局", demo.districts[0])
+    demo.isolation_site = _unit(UnitKind.ISOLATION_SITE, "东湖区集中隔离点", demo.districts[0])
 
     def staff(
         username: str,
@@ -235,6 +237,13 @@ def build_demo_city(
         demo.station,
         Profession.COUNSELLOR,
         Qualification.COUNSELLOR_L2,
+    )
+    staff(
+        "site1",
+        Role.COUNSELLOR,
+        demo.isolation_site,
+        Profession.COUNSELLOR,
+        Qualification.COUNSELLOR_L3,
     )
     staff(
         "civil1",
@@ -349,11 +358,13 @@ def add_demo_people(
             if "close_contact" in chosen:
                 start = today - timedelta(days=rng.randrange(5, 90))
                 end = start + timedelta(days=14)
+                kind = rng.choice(["home", "centralised"])
                 actions.record_isolation(
                     acting_user=counsellor,
                     person=person,
-                    kind=rng.choice(["home", "centralised"]),
-                    place="集中隔离点",
+                    kind=kind,
+                    place="东湖区集中隔离点" if kind == "centralised" else "家中",
+                    site=demo.isolation_site if kind == "centralised" else None,
                     started_on=start,
                     ended_on=end if end < today else None,
                 )
