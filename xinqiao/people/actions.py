@@ -192,6 +192,13 @@ def _refresh_priority(person: Person) -> None:
         person.save(update_fields=["priority_level", "updated_at"])
 
 
+def _reschedule(person: Person, actor: Any) -> None:
+    """The follow-up plan follows the file and its groups (R-FOLLOW)."""
+    from xinqiao.followups.actions import reschedule
+
+    reschedule(person=person, reason=_("File or target groups changed"), actor=actor)
+
+
 @transaction.atomic
 def register_person(
     *,
@@ -298,6 +305,7 @@ def register_person(
             obj=membership,
             summary=str(TargetGroup(group).label),
         )
+    _reschedule(person, acting_user)
     return person
 
 
@@ -423,6 +431,7 @@ def add_group(
         obj=membership,
         summary=str(TargetGroup(group).label),
     )
+    _reschedule(person, acting_user)
     return membership
 
 
@@ -445,6 +454,7 @@ def end_group(*, acting_user: Any, membership: GroupMembership, date_to: date) -
         obj=membership,
         summary=str(membership.get_group_display()),
     )
+    _reschedule(person, acting_user)
     return membership
 
 

@@ -215,6 +215,9 @@ def _set_level(
         signal=signal,
         changed_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    from xinqiao.followups.actions import reschedule
+
+    reschedule(person=person, reason=reason, actor=actor)  # the plan follows the level
     return current
 
 
@@ -580,6 +583,9 @@ def record_contact(*, acting_user: Any, alert: Alert, mode: str, note: str = "")
             risk.last_contact_at = now
             risk.next_contact_due = (now + timedelta(days=followup)).date()
             risk.save(update_fields=["last_contact_at", "next_contact_due"])
+        from xinqiao.followups.actions import contact_made
+
+        contact_made(person=alert.person, on=timezone.localdate(), actor=acting_user)
     _event(alert, AlertEventKind.CONTACT, actor=acting_user, note=str(ContactMode(mode).label))
     return alert
 

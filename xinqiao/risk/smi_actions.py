@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.log import acting
+from xinqiao.followups.actions import contact_made, reschedule
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import require
 from xinqiao.people.events import record_event
@@ -92,6 +93,7 @@ def register_smi_patient(
         obj=patient,
         summary=_("Registered for severe mental disorder management"),
     )
+    reschedule(person=person, reason=_("SMI registration"), actor=acting_user)
     return patient
 
 
@@ -165,6 +167,9 @@ def record_smi_followup(
         patient.risk_grade = risk_grade
         patient.next_followup_due = next_due
         patient.save(update_fields=["status", "risk_grade", "next_followup_due"])
+    # The follow-up plan: the status sets the interval, and this follow-up is a contact.
+    reschedule(person=patient.person, reason=_("SMI follow-up"), actor=acting_user)
+    contact_made(person=patient.person, on=on, actor=acting_user)
     record_event(
         person=patient.person,
         kind=EventKind.FOLLOWUP,

@@ -225,17 +225,12 @@ def key_person_list(request: HttpRequest) -> HttpResponse:
     chosen = units.filter(pk=unit_id).first() if unit_id else None
     if chosen is not None:
         people = people.filter(unit__path__startswith=chosen.path)
+    people = people.select_related("followup_plan")
     page = Paginator(people.order_by("risk__level", "name"), 100).get_page(request.GET.get("page"))
     for person in page:
-        dues = [
-            d
-            for d in (
-                getattr(getattr(person, "risk", None), "next_contact_due", None),
-                getattr(getattr(person, "smi", None), "next_followup_due", None),
-            )
-            if d is not None
-        ]
-        person.next_due = min(dues) if dues else None  # type: ignore[attr-defined]
+        # The follow-up plan is the one source of "next due" (xinqiao.followups).
+        plan = getattr(person, "followup_plan", None)
+        person.next_due = plan.next_due if plan else None  # type: ignore[attr-defined]
     log_access(request, None, kind=AccessKind.LIST, object_type="risk.personrisk")
     return render(
         request,

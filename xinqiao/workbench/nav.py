@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("people:list", _("Person files"), Action.PERSON_VIEW),
     NavItem("risk:alerts", _("Crisis alerts"), Action.ALERT_VIEW),
     NavItem("risk:key_people", _("Key people"), Action.ALERT_VIEW),
+    NavItem("followups:list", _("Follow-ups"), Action.FOLLOWUP_VIEW),
     NavItem("risk:smi_list", _("Severe mental disorders"), Action.SMI_MANAGE),
     NavItem("assessments:list", _("Assessments"), Action.ASSESSMENT_VIEW),
     NavItem("assessments:campaigns", _("Campaigns"), Action.CAMPAIGN_VIEW),

@@ -69,6 +69,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
         context["open_alerts"] = list(open_alerts(user)[:20])
         context["now"] = timezone.now()
+    if can(user, Action.FOLLOWUP_RECORD):  # my follow-ups due (R-FOLLOW)
+        from xinqiao.followups.access import plans_in_scope
+
+        today = timezone.localdate()
+        mine = plans_in_scope(user).filter(responsible=user, next_due__lte=today)
+        context["followups_due"] = mine.filter(next_due=today).count()
+        context["followups_overdue"] = mine.filter(next_due__lt=today).count()
     audit_paths = scope_paths(user, Action.AUDIT_VIEW)
     if audit_paths:
         from xinqiao.audit.views import AuditFilter, access_entries
