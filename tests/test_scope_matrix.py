@@ -396,6 +396,12 @@ class ScopeMatrixTests(PersonaTestCase):
     def test_anonymous_visitors_reach_only_public_pages(self):
         public = {
             *(fill(r, self.sets["c1"].params()) for r in all_routes() if r.startswith("/s/")),
+            # A booking link and a calendar feed are their own credentials: test_booking.
+            *(
+                fill(r, self.sets["c1"].params())
+                for r in all_routes()
+                if r.startswith(("/booking/p/", "/booking/feed/"))
+            ),
             "/accounts/login/",
             "/accounts/logout/",
             "/healthz",

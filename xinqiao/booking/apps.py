@@ -4,3 +4,21 @@ from django.apps import AppConfig
 class BookingConfig(AppConfig):
     name = "xinqiao.booking"
     verbose_name = "Booking"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+        from django.urls import reverse
+
+        from xinqiao.booking.models import Appointment, AvailabilityChange, AvailabilityWindow
+        from xinqiao.booking.sections import SECTION
+        from xinqiao.people import sections
+        from xinqiao.people.events import EVENT_LINKS
+
+        sections.register(SECTION)
+        if not auditlog.contains(Appointment):
+            auditlog.register(Appointment, mask_fields=["reason"])
+            auditlog.register(AvailabilityWindow)
+            auditlog.register(AvailabilityChange)
+        EVENT_LINKS["booking.appointment"] = lambda event: reverse(
+            "booking:detail", kwargs={"appointment_id": event.object_id}
+        )

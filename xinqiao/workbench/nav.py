@@ -28,6 +28,8 @@ NAV: list[NavItem] = [
     NavItem("assessments:list", _("Assessments"), Action.ASSESSMENT_VIEW),
     NavItem("assessments:campaigns", _("Campaigns"), Action.CAMPAIGN_VIEW),
     NavItem("referrals:list", _("Referrals"), Action.REFERRAL_RECEIVE),
+    NavItem("booking:mine", _("My appointments"), Action.AVAILABILITY_PUBLISH),
+    NavItem("booking:unit", _("Appointments"), Action.APPOINTMENT_BOOK),
     NavItem("orgs:tree", _("Org tree"), Action.UNIT_VIEW),
     NavItem("orgs:staff_list", _("Staff"), Action.STAFF_VIEW),
     NavItem("orgs:team_list", _("Teams"), Action.TEAM_VIEW),
