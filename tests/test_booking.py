@@ -315,9 +315,7 @@ class PagesTests(BookingTestCase):
         feed = Client().get(url[url.index("/booking/") :])
         self.assertEqual(feed.status_code, 200)
         self.assertNotIn("预约测试", feed.content.decode())
-        events = {
-            str(e["uid"]): e for e in Calendar.from_ical(feed.content).walk("VEVENT")
-        }
+        events = {str(e["uid"]): e for e in Calendar.from_ical(feed.content).walk("VEVENT")}
         event = events[f"{appointment.pk}@testserver"]
         self.assertEqual(event.decoded("dtstart"), at(9))
         self.assertEqual(event.decoded("dtend"), at(9, 50))
@@ -330,7 +328,9 @@ class PagesTests(BookingTestCase):
 
 class PublicLinkTests(BookingTestCase):
     def link(self, days=14):
-        _link, token = actions.create_link(acting_user=self.c1_worker, person=self.person, days=days)
+        _link, token = actions.create_link(
+            acting_user=self.c1_worker, person=self.person, days=days
+        )
         return _link, f"/booking/p/{token}/"
 
     def test_the_person_books_and_cancels_from_the_phone(self):
@@ -440,6 +440,16 @@ class ConcurrentBookingTests(TransactionTestCase):
         self.assertEqual(len(outcomes), 2)
         self.assertEqual(outcomes.count("won"), 1)
         self.assertIn("just taken", next(o for o in outcomes if o != "won"))
-        self.assertEqual(
-            Appointment.objects.filter(starts_at=MONDAY_9, status="booked").count(), 1
-        )
+        self.assertEqual(Appointment.objects.filter(starts_at=MONDAY_9, status="booked").count(), 1)
+
+
+class DemoTests(PersonaTestCase):
+    def test_populate(self):
+        from django.utils import timezone
+
+        from xinqiao.booking.demo import populate
+
+        Person.objects.create(unit=self.c1, name="演示预约", priority_level=3)
+        populate(timezone.localdate())
+        self.assertTrue(Appointment.objects.filter(status="booked").exists())
+        self.assertTrue(self.c1_counsellor.availability_windows.exists())

@@ -58,8 +58,9 @@ def digest(token: str) -> str:
 
 AVAILABILITY_MESSAGES = {
     "end_before_start": lambda: _("The end must be after the start."),
-    "too_short": lambda: _("A window must hold at least one %(n)d-minute session.")
-    % {"n": slots.SESSION_MINUTES},
+    "too_short": lambda: (
+        _("A window must hold at least one %(n)d-minute session.") % {"n": slots.SESSION_MINUTES}
+    ),
     "overlap": lambda: _("Two windows of the same day overlap."),
     "weekday": lambda: _("Choose a day of the week."),
     "range": lambda: _("The last day is before the first."),
@@ -479,8 +480,10 @@ def _move(appointment: Appointment, status: str) -> None:
 def _lock(appointment: Appointment, acting_user: Any | None) -> Appointment:
     if acting_user is not None and not may_manage(acting_user, appointment):
         raise Http404
-    return Appointment.objects.select_for_update().select_related("counsellor", "person").get(
-        pk=appointment.pk
+    return (
+        Appointment.objects.select_for_update()
+        .select_related("counsellor", "person")
+        .get(pk=appointment.pk)
     )
 
 

@@ -39,9 +39,7 @@ def counsellor_calendar(counsellor: Any, *, host: str = "xinqiao") -> bytes:
         event.add("dtstamp", timezone.now())
         event.add("dtstart", appointment.starts_at)
         event.add("dtend", appointment.ends_at)
-        event.add(
-            "summary", _("Counselling appointment %(ref)s") % {"ref": appointment.reference}
-        )
+        event.add("summary", _("Counselling appointment %(ref)s") % {"ref": appointment.reference})
         event.add("description", appointment.get_format_display())
         if appointment.location:
             event.add("location", appointment.location)

@@ -58,6 +58,9 @@ class AvailabilityWindow(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.start:%H:%M}-{self.end:%H:%M}"
+
     def valid_on(self, day: object) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (  # type: ignore[operator]
             self.valid_until is None or day <= self.valid_until  # type: ignore[operator]
@@ -99,6 +102,9 @@ class AvailabilityChange(models.Model):
                 | Q(start__isnull=False, end__isnull=False, end__gt=F("start")),
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day}"
 
 
 class AppointmentStatus(models.TextChoices):
@@ -235,6 +241,9 @@ class BookingLink(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"booking link {self.created_at:%Y-%m-%d}"
+
 
 class CalendarFeed(models.Model):
     """A counsellor's secret calendar feed address (ICS); the digest of its token only."""
@@ -244,3 +253,6 @@ class CalendarFeed(models.Model):
     )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"calendar feed {self.counsellor_id}"

@@ -21,7 +21,7 @@ from xinqiao.accounts.models import User
 from xinqiao.assessments import printing
 from xinqiao.audit.log import log_access
 from xinqiao.booking import actions
-from xinqiao.booking.access import access_appointment, appointments_in_scope
+from xinqiao.booking.access import access_appointment
 from xinqiao.booking.calendar import counsellor_calendar
 from xinqiao.booking.models import (
     Appointment,
@@ -57,8 +57,7 @@ def _by_day(appointments: list[Appointment]) -> list[tuple[date, list[Appointmen
 
 def _publish_units(user: Any) -> list[Unit]:
     paths = scope_paths(user, Action.AVAILABILITY_PUBLISH)
-    units = [u for u in Unit.objects.filter(path__in=paths, is_active=True).order_by("path")]
-    return units
+    return list(Unit.objects.filter(path__in=paths, is_active=True).order_by("path"))
 
 
 @login_required
@@ -67,7 +66,7 @@ def mine(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     today = datetime.combine(timezone.localdate(), time.min, tzinfo=actions.tz())
     rows = list(
-        Appointment.objects.filter(counsellor=request.user, starts_at__gte=today)
+        Appointment.objects.filter(counsellor_id=request.user.pk, starts_at__gte=today)
         .select_related("person", "unit")
         .order_by("starts_at")[:200]
     )
@@ -172,7 +171,7 @@ def availability(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             errors = {"change-" + k: " ".join(v) for k, v in _errors(exc).items()}
     saved = request.GET.get("saved") == "1"
-    windows = list(AvailabilityWindow.objects.filter(counsellor=request.user, unit=unit))
+    windows = list(AvailabilityWindow.objects.filter(counsellor_id=request.user.pk, unit=unit))
     rows = [
         {
             "n": n,
@@ -185,7 +184,7 @@ def availability(request: HttpRequest) -> HttpResponse:
         for n in range(WINDOW_ROWS)
     ]
     changes = AvailabilityChange.objects.filter(
-        counsellor=request.user, unit=unit, day__gte=timezone.localdate()
+        counsellor_id=request.user.pk, unit=unit, day__gte=timezone.localdate()
     )
     weekdays = [
         _("Monday"),
@@ -217,7 +216,7 @@ def availability(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def remove_change(request: HttpRequest, change_id: Any) -> HttpResponse:
-    change = get_or_404(AvailabilityChange.objects.filter(counsellor=request.user), change_id)
+    change = get_or_404(AvailabilityChange.objects.filter(counsellor_id=request.user.pk), change_id)
     actions.remove_change(acting_user=request.user, change=change)
     return redirect(reverse("booking:availability") + f"?unit={change.unit_id}")
 
@@ -437,4 +436,3 @@ def public_feed(request: HttpRequest, token: str) -> HttpResponse:
     if feed is None:
         raise Http404
     return _ics(feed.counsellor, request)
-
