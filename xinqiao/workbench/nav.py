@@ -24,6 +24,7 @@ NAV: list[NavItem] = [
     NavItem("risk:alerts", _("Crisis alerts"), Action.ALERT_VIEW),
     NavItem("risk:key_people", _("Key people"), Action.ALERT_VIEW),
     NavItem("followups:list", _("Follow-ups"), Action.FOLLOWUP_VIEW),
+    NavItem("counselling:list", _("Counselling"), Action.SESSION_VIEW),
     NavItem("risk:smi_list", _("Severe mental disorders"), Action.SMI_MANAGE),
     NavItem("assessments:list", _("Assessments"), Action.ASSESSMENT_VIEW),
     NavItem("assessments:campaigns", _("Campaigns"), Action.CAMPAIGN_VIEW),
