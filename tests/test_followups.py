@@ -394,3 +394,15 @@ class PageTests(FollowUpTestCase):
             for user in (self.c2_counsellor, self.c2_grid, self.outsider):
                 self.assertEqual(self.client_for(user).get(detail).status_code, 404)
                 self.assertEqual(self.client_for(user).post(url, {}).status_code, 404)
+
+
+class DemoTests(FollowUpTestCase):
+    def test_populate_gives_everyone_a_plan_and_some_visits(self):
+        from xinqiao.followups import demo
+
+        with at(DAY0):
+            people = [self.person(unit=self.demo.grids[1][0]) for _ in range(6)]
+            FollowUpPlan.objects.filter(person=people[0]).delete()
+            demo.populate(DAY0)
+        self.assertEqual(FollowUpPlan.objects.filter(person__in=people).count(), 6)
+        self.assertTrue(FollowUpVisit.objects.filter(person__in=people).exists())
