@@ -182,9 +182,7 @@ class CounsellingTestCase(PersonaTestCase):
         before = AccessLog.objects.filter(object_id=str(session.pk)).count()
         page = self.client_for(self.c1_counsellor).get(url)
         self.assertContains(page, SECRET)
-        self.assertEqual(
-            AccessLog.objects.filter(object_id=str(session.pk)).count(), before + 1
-        )
+        self.assertEqual(AccessLog.objects.filter(object_id=str(session.pk)).count(), before + 1)
         for user in (self.c1_grid, self.c1_worker):
             if user.username == "c1_grid1":
                 from xinqiao.orgs.models import ConfidentialityAgreement
@@ -239,7 +237,9 @@ class CounsellingTestCase(PersonaTestCase):
         self.assertEqual(client.get("/counselling/").status_code, 200)
         self.assertEqual(client.get("/counselling/programmes/").status_code, 200)
         self.assertEqual(
-            self.client_for(self.c2_counsellor).get(f"/counselling/new/?person={self.p1.pk}").status_code,
+            self.client_for(self.c2_counsellor)
+            .get(f"/counselling/new/?person={self.p1.pk}")
+            .status_code,
             404,
         )
 
@@ -325,3 +325,20 @@ class CounsellingTestCase(PersonaTestCase):
         t = datetime(2026, 1, 1, tzinfo=TZ)
         self.assertIsNone(pre_post([(t, 10)], start=None, end=None))
         self.assertEqual(pre_post([(t, 10), (t + timedelta(1), 4)], start=None, end=None), (10, 4))
+
+
+class DemoTests(PersonaTestCase):
+    def test_populate(self):
+        from xinqiao.counselling import demo
+
+        for n in range(3):
+            people_actions.register_person(
+                acting_user=self.c1_counsellor,
+                unit=self.c1,
+                name=f"演示{n}",
+                id_number=resident_id(date(1979, 1, 5), n + 60),
+                phone=phone(n + 60),
+            )
+        demo.populate(timezone.localdate())
+        self.assertTrue(Session.objects.filter(kind="group", programme__isnull=False).exists())
+        self.assertTrue(Session.objects.filter(kind="individual").exists())

@@ -21,9 +21,7 @@ from xinqiao.orgs.scope import can, get_or_404, require_confidentiality_agreemen
 
 
 def sessions_in_scope(user: Any, action: Action = Action.SESSION_VIEW) -> QuerySet[Session]:
-    return scoped(
-        Session.objects.select_related("unit", "counsellor", "programme"), user, action
-    )
+    return scoped(Session.objects.select_related("unit", "counsellor", "programme"), user, action)
 
 
 def access_session(user: Any, session_id: Any, action: Action = Action.SESSION_VIEW) -> Session:
@@ -38,9 +36,7 @@ def may_read_content(user: Any, session: Session) -> bool:
     return can(user, Action.SESSION_NOTES_VIEW, session.unit)
 
 
-def access_participant(
-    user: Any, session: Session, participant_id: Any
-) -> SessionParticipant:
+def access_participant(user: Any, session: Session, participant_id: Any) -> SessionParticipant:
     return get_or_404(
         SessionParticipant.objects.filter(session=session).select_related("person"),
         participant_id,

@@ -6,7 +6,7 @@ with the person's consent in force, R-CONSENT).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,12 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.log import acting
-from xinqiao.orgs.models import Unit
-from xinqiao.orgs.permissions import Action
-from xinqiao.orgs.scope import require, scoped
-from xinqiao.people.access import has_consent
-from xinqiao.people.events import record_event
-from xinqiao.people.models import ConsentPurpose, EventKind, FileStatus, Person
 from xinqiao.counselling.models import (
     ParticipantRole,
     Programme,
@@ -32,6 +26,12 @@ from xinqiao.counselling.models import (
     Technique,
     Toolkit,
 )
+from xinqiao.orgs.models import Unit
+from xinqiao.orgs.permissions import Action
+from xinqiao.orgs.scope import require, scoped
+from xinqiao.people.access import has_consent
+from xinqiao.people.events import record_event
+from xinqiao.people.models import ConsentPurpose, EventKind, FileStatus, Person
 
 # A session's time may be a little ahead of the server's clock (a phone's clock), not more.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -61,9 +61,9 @@ def record_session(
     *,
     acting_user: Any,
     kind: str,
-    format: str,  # noqa: A002
+    format: str,
     held_at: datetime,
-    participants: list[Mapping[str, Any]],
+    participants: Sequence[Mapping[str, Any]],
     minutes: int = 50,
     title: str = "",
     techniques: Iterable[str] | None = None,
@@ -95,13 +95,13 @@ def record_session(
         )
 
 
-def _record_session(  # noqa: C901, PLR0912
+def _record_session(
     *,
     acting_user: Any,
     kind: str,
-    format: str,  # noqa: A002
+    format: str,
     held_at: datetime,
-    participants: list[Mapping[str, Any]],
+    participants: Sequence[Mapping[str, Any]],
     minutes: int,
     title: str,
     techniques: Iterable[str] | None,
@@ -133,14 +133,12 @@ def _record_session(  # noqa: C901, PLR0912
         # One message for "missing" and "not yours": nothing about who exists (R-PRIVACY).
         not_found = ValidationError(
             {
-                "participants": _(
-                    "Participant %(row)s: not found among the people you serve."
-                )
+                "participants": _("Participant %(row)s: not found among the people you serve.")
                 % {"row": index}
             }
         )
         try:
-            person = serveable.filter(status=FileStatus.ACTIVE).get(pk=pk)
+            person = serveable.filter(status=FileStatus.ACTIVE).get(pk=pk)  # type: ignore[misc]
         except (Person.DoesNotExist, ValueError, TypeError, ValidationError):
             raise not_found from None
         if person.pk in seen:
@@ -172,16 +170,17 @@ def _record_session(  # noqa: C901, PLR0912
         # Seed 002 篇6 三(二)2 建立个案记录: an individual session's case record is required.
         missing = [f for f in CASE_FIELDS[:4] if not str(rows[0][1].get(f) or "").strip()]
         if missing:
-            raise ValidationError(
-                {f: _("Fill in this part of the case record.") for f in missing}
-            )
+            raise ValidationError({f: _("Fill in this part of the case record.") for f in missing})
     elif len(rows) < 2:
         raise ValidationError(
             {"participants": _("A family or group session has at least two participants.")}
         )
-    if programme is not None and not scoped(
-        Programme.objects.filter(pk=programme.pk), acting_user, Action.SESSION_RECORD
-    ).exists():
+    if (
+        programme is not None
+        and not scoped(
+            Programme.objects.filter(pk=programme.pk), acting_user, Action.SESSION_RECORD
+        ).exists()
+    ):
         raise ValidationError({"programme": _("Choose a programme of your unit.")})
     unit = _common_unit([p for p, _r in rows])
     with acting(acting_user):
@@ -288,6 +287,4 @@ def create_programme(
 
 def erase_session_texts(person: Person) -> None:
     """Erasure step (R-PRIVACY): blank the person's case records."""
-    SessionParticipant.objects.filter(person=person).update(
-        **dict.fromkeys(CASE_FIELDS, "")
-    )
+    SessionParticipant.objects.filter(person=person).update(**dict.fromkeys(CASE_FIELDS, ""))

@@ -64,10 +64,12 @@ class SessionForm(forms.Form):
         self.fields["programme"].queryset = programmes  # type: ignore[attr-defined]
         if people is None:  # one person, from their file
             del self.fields["participants"]
-            self.fields["kind"].choices = [(SessionKind.INDIVIDUAL, SessionKind.INDIVIDUAL.label)]
+            kind_field: Any = self.fields["kind"]
+            kind_field.choices = [(SessionKind.INDIVIDUAL, SessionKind.INDIVIDUAL.label)]
         else:
             self.fields["participants"].choices = [(str(p.pk), p.name) for p in people]  # type: ignore[attr-defined]
-            self.fields["kind"].choices = [
+            kind_choices: Any = self.fields["kind"]
+            kind_choices.choices = [
                 (SessionKind.FAMILY, SessionKind.FAMILY.label),
                 (SessionKind.GROUP, SessionKind.GROUP.label),
             ]
@@ -92,7 +94,9 @@ class CaseRecordForm(forms.Form):
 class ProgrammeForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=Programme.Kind.choices)
-    starts_on = forms.DateField(label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     ends_on = forms.DateField(
         label=_("Ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -49,7 +49,8 @@ def _scores(people: Any, instrument: str) -> dict[Any, list[tuple[datetime, int]
     )
     scores: dict[Any, list[tuple[datetime, int]]] = {}
     for person_id, at, total in rows:
-        scores.setdefault(person_id, []).append((at, total))
+        if at is not None and total is not None:
+            scores.setdefault(person_id, []).append((at, total))
     return scores
 
 

@@ -78,9 +78,9 @@ def session_new(request: HttpRequest, person_id: Any = None) -> HttpResponse:
         people = list(candidates.order_by("name")[:200])
         if request.method == "POST":
             picked = request.POST.getlist("participants")
-            extra = people_in_scope(request.user, Action.SESSION_RECORD).filter(pk__in=[
-                p for p in picked if _is_uuid(p)
-            ])
+            extra = people_in_scope(request.user, Action.SESSION_RECORD).filter(
+                pk__in=[p for p in picked if _is_uuid(p)]
+            )
             people = list({p.pk: p for p in [*people, *extra]}.values())
     form = SessionForm(
         request.POST or None,
@@ -90,9 +90,7 @@ def session_new(request: HttpRequest, person_id: Any = None) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> Any:
         if person is not None:
-            participants = [
-                {"person": person, **{f: data.get(f, "") for f in actions.CASE_FIELDS}}
-            ]
+            participants = [{"person": person, **{f: data.get(f, "") for f in actions.CASE_FIELDS}}]
         else:
             participants = [{"person": pk} for pk in data.get("participants", [])]
         return actions.record_session(
@@ -112,9 +110,7 @@ def session_new(request: HttpRequest, person_id: Any = None) -> HttpResponse:
     session = submit(request, form, save, _("Session recorded."))
     if session is not None:
         return redirect("counselling:detail", session_id=session.pk)
-    return render(
-        request, "counselling/new.html", {"form": form, "person": person, "query": query}
-    )
+    return render(request, "counselling/new.html", {"form": form, "person": person, "query": query})
 
 
 def _is_uuid(value: str) -> bool:
@@ -231,7 +227,9 @@ def programme_detail(request: HttpRequest, programme_id: Any) -> HttpResponse:
         rows.append(
             {
                 "instrument": outcome.instrument,
-                "cells": [(label, None if suppressed and value else value) for label, value in cells],
+                "cells": [
+                    (label, None if suppressed and value else value) for label, value in cells
+                ],
                 "rates": None
                 if suppressed
                 else [
