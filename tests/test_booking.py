@@ -4,6 +4,8 @@ reminders, the ICS feed, the person's own booking link, and scope."""
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -341,9 +343,9 @@ class PublicLinkTests(BookingTestCase):
         self.assertContains(page, "09:00")
         self.assertContains(page, self.c1_counsellor.name)
         self.assertNotContains(page, "预约测试甲")
-        confirm = client.get(
-            url + "confirm/", {"at": at(9).isoformat(), "c": self.c1_counsellor.pk}
-        )
+        href = html.unescape(re.search(r'href="([^"]*confirm/[^"]*)"', page.content.decode())[1])
+        confirm = client.get(href)
+        self.assertContains(confirm, "09:00")
         self.assertEqual(confirm.status_code, 200)
         booked = client.post(
             url + "confirm/",
