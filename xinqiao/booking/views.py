@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from xinqiao.accounts.models import User
 from xinqiao.assessments import printing
 from xinqiao.audit.log import log_access
+from xinqiao.audit.models import AccessKind
 from xinqiao.booking import actions
 from xinqiao.booking.access import access_appointment
 from xinqiao.booking.calendar import counsellor_calendar
@@ -88,7 +89,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         .select_related("person", "unit", "counsellor")
         .order_by("starts_at")[:300]
     )
-    log_access(request, object_type="booking.appointment", kind="list")  # type: ignore[arg-type]
+    log_access(request, object_type="booking.appointment", kind=AccessKind.LIST)
     return render(request, "booking/unit_list.html", {"days": _by_day(rows)})
 
 
