@@ -82,7 +82,9 @@ class SiteAndTeamStaffingTests(PersonaTestCase):
 
     def _staff_site(self, n: int, qualification: str = "counsellor_l2") -> None:
         for i in range(n):
-            user = User.objects.create_user(username=f"isolation_counsellor{i}", name=f"隔离点咨询师{i}")
+            user = User.objects.create_user(
+                username=f"isolation_counsellor{i}", name=f"隔离点咨询师{i}"
+            )
             Membership.objects.create(user=user, unit=self.site, role="counsellor")
             StaffProfile.objects.create(user=user, qualification=qualification)
 
@@ -160,3 +162,55 @@ class SiteAndTeamStaffingTests(PersonaTestCase):
                 started_on=today,
             )
         self.assertEqual(IsolationRecord.objects.filter(person=person).count(), 1)
+
+
+class CaseloadTests(PersonaTestCase):
+    def test_caseload_counts_plans_sessions_and_upcoming_appointments(self):
+        from xinqiao.booking.models import Appointment
+        from xinqiao.counselling.models import Session, SessionParticipant
+        from xinqiao.followups.models import FollowUpPlan
+        from xinqiao.workbench.staffing import caseloads
+
+        now = timezone.now()
+        today = timezone.localdate()
+        people = [Person.objects.create(unit=self.c1, name=f"个案{i}") for i in range(3)]
+        for person in people[:2]:
+            FollowUpPlan.objects.create(
+                person=person,
+                interval_days=30,
+                rule="risk_level",
+                changed_on=today,
+                next_due=today,
+                responsible=self.c1_counsellor,
+            )
+        for days_ago in (5, 10, 200):  # the last one is outside the window
+            session = Session.objects.create(
+                unit=self.c1,
+                kind="individual",
+                format="offline",
+                held_at=now - timedelta(days=days_ago),
+                counsellor=self.c1_counsellor,
+                recorded_by=self.c1_counsellor,
+            )
+            SessionParticipant.objects.create(
+                session=session, person=people[2] if days_ago == 200 else people[0]
+            )
+        for hours, status in ((24, "booked"), (48, "cancelled"), (-24, "booked")):
+            Appointment.objects.create(
+                unit=self.c1,
+                counsellor=self.c1_counsellor,
+                person=people[1],
+                starts_at=now + timedelta(hours=hours),
+                ends_at=now + timedelta(hours=hours, minutes=50),
+                status=status,
+                channel="staff",
+            )
+        rows = {r.counsellor: r for r in caseloads(self.street_admin, now)}
+        mine = rows[self.c1_counsellor]
+        self.assertEqual((mine.responsible_for, mine.counselled, mine.upcoming), (2, 1, 1))
+        self.assertEqual(rows[self.c2_counsellor].responsible_for, 0)
+        self.assertNotIn(
+            self.c2_counsellor, {r.counsellor for r in caseloads(self.c1_counsellor, now)}
+        )
+        page = self.client_for(self.street_admin).get("/org/staffing/")
+        self.assertContains(page, self.c1_counsellor.name)

@@ -139,6 +139,8 @@ def staffing_overview(request: HttpRequest) -> HttpResponse:
         {
             "communities": staffing.community_teams(request.user),
             "sites": staffing.isolation_sites(request.user, today),
+            "caseloads": staffing.caseloads(request.user, timezone.now()),
+            "caseload_days": staffing.CASELOAD_DAYS,
         },
     )
 

@@ -129,3 +129,62 @@ class SiteStaffing:
 def isolation_sites(user: Any, today: date) -> list[SiteStaffing]:
     sites = scoped(Unit.objects.filter(kind=UnitKind.ISOLATION_SITE, is_active=True), user)
     return [SiteStaffing(site, site_staffing(site, today)) for site in sites.order_by("path")]
+
+
+CASELOAD_DAYS = 90  # the platform's window for "people counselled recently"
+
+
+@dataclass(frozen=True)
+class Caseload:
+    counsellor: User
+    responsible_for: int  # people under service whose follow-up plan names them
+    counselled: int  # distinct people in their sessions of the last CASELOAD_DAYS
+    upcoming: int  # booked appointments from now on
+
+
+def caseloads(user: Any, now: Any) -> list[Caseload]:
+    """Each counsellor-type staff member in the user's scope (a role that records counselling
+    sessions) with their caseload, largest first (R-TEAM 服务队伍; R-REPORT)."""
+    from datetime import timedelta
+
+    from xinqiao.booking.models import Appointment, AppointmentStatus
+    from xinqiao.counselling.models import SessionParticipant
+    from xinqiao.followups.models import FollowUpPlan
+    from xinqiao.orgs.permissions import roles_with
+    from xinqiao.people.models import FileStatus
+
+    counsellors = list(
+        scoped(User.objects.filter(is_active=True), user, Action.STAFF_VIEW)
+        .filter(memberships__role__in=roles_with(Action.SESSION_RECORD))
+        .distinct()
+        .order_by("name")
+    )
+    ids = [c.pk for c in counsellors]
+
+    def counts(rows: Any, field: str) -> dict[Any, int]:
+        return dict(rows.values_list(field).annotate(n=Count("id")).order_by())
+
+    responsible = counts(
+        FollowUpPlan.objects.filter(responsible__in=ids, person__status=FileStatus.ACTIVE),
+        "responsible",
+    )
+    counselled = dict(
+        SessionParticipant.objects.filter(
+            session__counsellor__in=ids,
+            session__held_at__gte=now - timedelta(days=CASELOAD_DAYS),
+        )
+        .values_list("session__counsellor")
+        .annotate(n=Count("person", distinct=True))
+        .order_by()
+    )
+    upcoming = counts(
+        Appointment.objects.filter(
+            counsellor__in=ids, status=AppointmentStatus.BOOKED, starts_at__gte=now
+        ),
+        "counsellor",
+    )
+    rows = [
+        Caseload(c, responsible.get(c.pk, 0), counselled.get(c.pk, 0), upcoming.get(c.pk, 0))
+        for c in counsellors
+    ]
+    return sorted(rows, key=lambda r: -(r.responsible_for + r.counselled + r.upcoming))
