@@ -42,17 +42,13 @@ def _isolated(records: Any, today: date) -> int:
     """People in centralised isolation today among ``records`` (IsolationRecord rows)."""
     from xinqiao.people.models import IsolationKind
 
-    return (
-        records.filter(
-            Q(ended_on__isnull=True) | Q(ended_on__gte=today),
-            kind=IsolationKind.CENTRALISED,
-            started_on__lte=today,
-            person__erased_at__isnull=True,
-        )
-        .values("person")
-        .distinct()
-        .count()
+    current = records.filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gte=today),
+        kind=IsolationKind.CENTRALISED,
+        started_on__lte=today,
+        person__erased_at__isnull=True,
     )
+    return int(current.values("person").distinct().count())
 
 
 def _qualified(users: QuerySet[User]) -> int:
