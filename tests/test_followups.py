@@ -339,6 +339,12 @@ class ListTests(FollowUpTestCase):
             self.assertNotIn(self.late.name, text)
             self.assertNotIn(self.soon.name, text)
         self.assertIn("/followups/", mine.url)
+        # The job run again the same day (a retry, a second worker) reminds nobody twice.
+        with at(DAY0 + timedelta(days=2)):
+            self.assertEqual(tasks.daily(), (0, 0))
+        self.assertEqual(
+            Notification.objects.filter(recipient=self.c1_counsellor, channel="in_app").count(), 1
+        )
 
     def test_the_workbench_and_the_key_person_list_read_the_plan(self):
         with at(DAY0):

@@ -163,3 +163,17 @@ class FollowUpVisit(models.Model):
     @property
     def toolkit_labels(self) -> list[str]:
         return [str(Toolkit(t).label) for t in self.toolkit if t in Toolkit.values]
+
+
+class ReminderSent(models.Model):
+    """The daily reminder a worker got, one per worker and day: a job run twice (a retry, a
+    second worker) does not remind twice."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "on"], name="followup_reminder_once_a_day")
+        ]

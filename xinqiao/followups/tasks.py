@@ -15,7 +15,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from xinqiao.followups.actions import reschedule
-from xinqiao.followups.models import FollowUpPlan
+from xinqiao.followups.models import FollowUpPlan, ReminderSent
 from xinqiao.people.models import FileStatus, Person
 
 
@@ -50,6 +50,7 @@ def send_reminders(today: date) -> int:
         users[plan.responsible_id] = plan.responsible
         counts[plan.responsible_id][0 if plan.next_due == today else 1] += 1
     url = reverse("followups:list") + "?mine=1"
+    sent = 0
     for user_id, (due, overdue) in counts.items():
         user = users[user_id]
         with translation.override(user.language or "zh-hans"):
@@ -63,8 +64,12 @@ def send_reminders(today: date) -> int:
                 due + overdue,
             ) % {"n": due + overdue}
         with transaction.atomic():
+            _sent, first = ReminderSent.objects.get_or_create(user=user, on=today)
+            if not first:
+                continue
             notify(recipients=[user], subject=str(subject), body=str(body), url=url)
-    return len(counts)
+            sent += 1
+    return sent
 
 
 def daily(today: date | None = None) -> tuple[int, int]:
