@@ -150,6 +150,42 @@ class CounsellingTestCase(PersonaTestCase):
         self.assertNotIn(self.other.name, message)
         self.assertFalse(Session.objects.exists())
 
+    def test_family_needs_a_client(self):
+        with self.assertRaises(ValidationError) as ctx:
+            actions.record_session(
+                acting_user=self.c1_counsellor,
+                kind="family",
+                format="offline",
+                held_at=timezone.now(),
+                participants=[
+                    {"person": self.p1, "role": "family_member"},
+                    {"person": self.p2, "role": "family_member"},
+                ],
+            )
+        self.assertIn("participants", ctx.exception.message_dict)
+        with self.assertRaises(ValidationError):
+            actions.record_session(
+                acting_user=self.c1_counsellor,
+                kind="group",
+                format="offline",
+                held_at=timezone.now(),
+                participants=[{"person": self.p1}, {"person": self.p1}],
+            )
+        self.assertFalse(Session.objects.exists())
+
+    def test_change_log_masks_the_case_record(self):
+        from auditlog.models import LogEntry
+
+        participant = self.individual().participants.get()
+        actions.update_case_record(
+            acting_user=self.c1_counsellor, participant=participant, advice="转介精神科门诊"
+        )
+        entries = LogEntry.objects.filter(object_pk=str(participant.pk))
+        self.assertTrue(entries.exists())
+        for entry in entries:
+            self.assertNotIn("转介精神科门诊", str(entry.changes))
+            self.assertNotIn(SECRET, str(entry.changes))
+
     def test_update_case_record(self):
         participant = self.individual().participants.get()
         actions.update_case_record(
@@ -200,8 +236,41 @@ class CounsellingTestCase(PersonaTestCase):
             self.assertNotContains(file, "规律作息")
         for user in (self.c2_counsellor, self.c2_grid, self.outsider, self.psychiatrist):
             self.assertEqual(self.client_for(user).get(url).status_code, 404, user.username)
+        logged = AccessLog.objects.filter(
+            object_id=str(session.pk), user=self.c1_counsellor, reason="person file"
+        ).count()
         file = self.client_for(self.c1_counsellor).get(f"/people/{self.p1.pk}/")
         self.assertContains(file, "规律作息")
+        self.assertEqual(
+            AccessLog.objects.filter(
+                object_id=str(session.pk), user=self.c1_counsellor, reason="person file"
+            ).count(),
+            logged + 1,
+        )
+        # No SESSION_VIEW: 404, like a missing session.
+        self.assertEqual(self.client_for(self.auditor).get(url).status_code, 404)
+        # Correcting a case record is for clinical roles.
+        participant = session.participants.get()
+        edit = f"/counselling/{session.pk}/participants/{participant.pk}/"
+        self.assertEqual(self.client_for(self.c1_worker).get(edit).status_code, 404)
+        corrected = self.client_for(self.c1_counsellor).post(edit, {**CASE, "advice": "复诊"})
+        self.assertEqual(corrected.status_code, 302)
+        participant.refresh_from_db()
+        self.assertEqual(participant.advice, "复诊")
+        # A psychiatrist serving the community reads the content too.
+        from xinqiao.accounts.models import User
+        from xinqiao.orgs.models import ConfidentialityAgreement, Membership, StaffProfile
+
+        doctor = User.objects.create_user(username="c1_doctor", name="社区精神科医生")
+        Membership.objects.create(user=doctor, unit=self.c1, role=Role.PSYCHIATRIST)
+        StaffProfile.objects.create(user=doctor)
+        ConfidentialityAgreement.objects.create(
+            user=doctor,
+            signed_on=timezone.localdate(),
+            document_reference="T-1",
+            recorded_by=self.city_admin,
+        )
+        self.assertContains(self.client_for(doctor).get(url), SECRET)
         # Psychiatrists, social workers and school psychology teachers read content too.
         for role in (Role.PSYCHIATRIST, Role.SOCIAL_WORKER, Role.COUNSELLOR):
             self.assertTrue(role_allows(role, Action.SESSION_NOTES_VIEW))

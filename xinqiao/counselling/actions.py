@@ -175,6 +175,8 @@ def _record_session(
         raise ValidationError(
             {"participants": _("A family or group session has at least two participants.")}
         )
+    elif not clients:
+        raise ValidationError({"participants": _("Mark at least one participant as a client.")})
     if (
         programme is not None
         and not scoped(
