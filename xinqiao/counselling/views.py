@@ -24,7 +24,7 @@ from xinqiao.counselling.access import (
     sessions_in_scope,
 )
 from xinqiao.counselling.forms import CaseRecordForm, ProgrammeForm, SessionForm
-from xinqiao.counselling.models import SessionParticipant
+from xinqiao.counselling.models import SessionParticipant, Technique, Toolkit
 from xinqiao.counselling.outcomes import programme_outcomes, programme_people, small
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
@@ -147,6 +147,8 @@ def session_detail(request: HttpRequest, session_id: Any) -> HttpResponse:
             "content": content,
             "participants": participants,
             "co_counsellors": list(session.co_counsellors.all()),
+            "techniques": [Technique(t).label for t in session.techniques] if content else [],
+            "toolkit": [Toolkit(t).label for t in session.toolkit] if content else [],
             "can_edit": content and can(request.user, Action.SESSION_RECORD, session.unit),
         },
     )
