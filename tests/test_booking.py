@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404
 from django.test import Client, TransactionTestCase, override_settings
+from django.utils import translation
 from icalendar import Calendar
 
 from xinqiao.booking import actions
@@ -141,7 +142,7 @@ class AvailabilityTests(BookingTestCase):
             },
         )
         self.assertEqual(response.status_code, 400)
-        self.assertContains(response, "end must be after", status_code=400)
+        self.assertContains(response, "结束时间必须晚于开始时间", status_code=400)
         response = client.post(
             "/booking/availability/",
             {
@@ -166,6 +167,7 @@ class BookingRuleTests(BookingTestCase):
         )
         self.assertNotIn(at(9), [o.start for o in actions.offers_for(self.person)])
 
+    @translation.override("en")
     def test_past_outside_and_taken_are_refused_clearly(self):
         with self.assertRaises(ValidationError) as caught:
             self.book(starts_at=at(7))
@@ -289,7 +291,7 @@ class PagesTests(BookingTestCase):
             {"counsellor": self.c1_counsellor.pk, "starts_at": at(9).isoformat()},
         )
         self.assertEqual(response.status_code, 409)
-        self.assertContains(response, "just taken", status_code=409)
+        self.assertContains(response, "刚刚被别人预约", status_code=409)
         response = client.post(f"/booking/a/{appointment.pk}/cancel", {"reason": ""})
         self.assertEqual(response.status_code, 400)
         response = client.post(f"/booking/a/{appointment.pk}/cancel", {"reason": "改期"})

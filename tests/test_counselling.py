@@ -4,7 +4,7 @@ R-SESSION; seed 002 篇6 三(二)2)."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -146,7 +146,7 @@ class CounsellingTestCase(PersonaTestCase):
         with self.assertRaises(ValidationError) as ctx:
             self.individual(self.other)
         message = " ".join(ctx.exception.message_dict["participants"])
-        self.assertIn("not found among the people you serve", message)
+        self.assertIn("在您服务的人员中未找到", message)
         self.assertNotIn(self.other.name, message)
         self.assertFalse(Session.objects.exists())
 
@@ -411,3 +411,89 @@ class DemoTests(PersonaTestCase):
         demo.populate(timezone.localdate())
         self.assertTrue(Session.objects.filter(kind="group", programme__isnull=False).exists())
         self.assertTrue(Session.objects.filter(kind="individual").exists())
+
+
+class SessionForAppointmentTests(PersonaTestCase):
+    """A session recorded for an appointment closes it as attended, and every session is a
+    follow-up contact: the plan's next due date moves on (R-BOOK → R-SESSION → R-FOLLOW)."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.p1 = CounsellingTestCase.make.__func__(cls, 1, cls.c1)  # type: ignore[attr-defined]
+        cls.p3 = CounsellingTestCase.make.__func__(cls, 3, cls.c1)  # type: ignore[attr-defined]
+
+    def test_session_from_its_appointment_marks_it_attended_and_moves_the_plan(self):
+        import time_machine
+
+        from xinqiao.booking import actions as booking_actions
+        from xinqiao.booking.actions import WindowInput
+        from xinqiao.followups.models import FollowUpPlan
+
+        monday_9 = datetime(2026, 12, 7, 9, 0, tzinfo=TZ)
+        with time_machine.travel(datetime(2026, 12, 7, 8, 0, tzinfo=TZ), tick=False):
+            booking_actions.publish_availability(
+                acting_user=self.c1_counsellor,
+                unit=self.c1,
+                windows=[WindowInput(weekday=0, start=time(9), end=time(12))],
+            )
+            appointment = booking_actions.book(
+                acting_user=self.c1_counsellor,
+                person=self.p3,
+                counsellor=self.c1_counsellor,
+                starts_at=monday_9,
+                channel="staff",
+            )
+            early = self.client_for(self.c1_counsellor).get(f"/booking/a/{appointment.pk}/")
+            self.assertNotContains(early, "?appointment=")  # not begun: nothing to record
+        with time_machine.travel(datetime(2026, 12, 7, 10, 0, tzinfo=TZ), tick=False):
+            client = self.client_for(self.c1_counsellor)
+            page = client.get(f"/booking/a/{appointment.pk}/")
+            link = f"/counselling/people/{self.p3.pk}/new/?appointment={appointment.pk}"
+            self.assertContains(page, link)
+            form = client.get(link)
+            self.assertEqual(form.context["form"].initial["held_at"], "2026-12-07T09:00")
+            response = client.post(
+                link,
+                {
+                    "kind": "individual",
+                    "format": "offline",
+                    "held_at": "2026-12-07T09:00",
+                    "minutes": "50",
+                    **CASE,
+                },
+            )
+            self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+            appointment.refresh_from_db()
+            self.assertEqual(appointment.status, "attended")
+            self.assertEqual(appointment.session.participants.get().person, self.p3)
+            plan = FollowUpPlan.objects.get(person=self.p3)
+            self.assertEqual(plan.last_contact_on, date(2026, 12, 7))
+            self.assertEqual(plan.next_due, date(2026, 12, 7) + timedelta(days=plan.interval_days))
+            # The same appointment cannot be recorded twice.
+            with self.assertRaises(ValidationError) as refused:
+                actions.record_session(
+                    acting_user=self.c1_counsellor,
+                    kind="individual",
+                    format="offline",
+                    held_at=monday_9,
+                    participants=[{"person": self.p3, **CASE}],
+                    appointment=appointment,
+                )
+            self.assertIn("appointment", refused.exception.message_dict)
+            # Another person's appointment is not this session's.
+            with self.assertRaises(ValidationError):
+                actions.record_session(
+                    acting_user=self.c1_counsellor,
+                    kind="individual",
+                    format="offline",
+                    held_at=monday_9,
+                    participants=[{"person": self.p1, **CASE}],
+                    appointment=booking_actions.book(
+                        acting_user=self.c1_counsellor,
+                        person=self.p1,
+                        counsellor=self.c1_counsellor,
+                        starts_at=datetime(2026, 12, 14, 9, 0, tzinfo=TZ),
+                        channel="staff",
+                    ),
+                )

@@ -342,6 +342,8 @@ def _detail(
             "offers": offers,
             "errors": errors or {},
             "can_open_file": can(request.user, Action.PERSON_VIEW, appointment.person.unit),
+            "can_record_session": can(request.user, Action.SESSION_RECORD, appointment.unit),
+            "session": getattr(appointment, "session", None),
         },
         status=status,
     )

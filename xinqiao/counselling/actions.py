@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.log import acting
+from xinqiao.booking import actions as booking_actions
+from xinqiao.booking.models import Appointment, AppointmentStatus
 from xinqiao.counselling.models import (
     ParticipantRole,
     Programme,
@@ -26,6 +28,7 @@ from xinqiao.counselling.models import (
     Technique,
     Toolkit,
 )
+from xinqiao.followups import actions as followups_actions
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import require, scoped
@@ -71,6 +74,7 @@ def record_session(
     toolkit: Iterable[str] | None = None,
     programme: Programme | None = None,
     co_counsellors: Iterable[Any] = (),
+    appointment: Appointment | None = None,
 ) -> Session:
     """Record a session and its participants' case records in one transaction.
 
@@ -92,6 +96,7 @@ def record_session(
             toolkit=toolkit,
             programme=programme,
             co_counsellors=co_counsellors,
+            appointment=appointment,
         )
 
 
@@ -108,6 +113,7 @@ def _record_session(
     plan: str,
     toolkit: Iterable[str] | None,
     programme: Programme | None,
+    appointment: Appointment | None,
     co_counsellors: Iterable[Any],
 ) -> Session:
     if kind not in SessionKind.values:
@@ -185,6 +191,8 @@ def _record_session(
     ):
         raise ValidationError({"programme": _("Choose a programme of your unit.")})
     unit = _common_unit([p for p, _r in rows])
+    if appointment is not None:
+        _check_appointment(acting_user, appointment, [p for p, _r in rows])
     with acting(acting_user):
         session = Session.objects.create(
             unit=unit,
@@ -198,6 +206,7 @@ def _record_session(
             plan=(plan or "").strip(),
             toolkit=toolkit,
             programme=programme,
+            appointment=appointment,
             recorded_by=acting_user,
         )
         co = [u for u in co_counsellors if getattr(u, "pk", None) != acting_user.pk]
@@ -220,20 +229,28 @@ def _record_session(
                 summary=_("%(kind)s counselling session (%(format)s)")
                 % {"kind": session.get_kind_display(), "format": session.get_format_display()},
             )
-        # Wiring point for the lead: a session counts as a follow-up contact
-        # (xinqiao.followups) and may close an appointment (xinqiao.booking). Call them here,
-        # inside this transaction, once per attended client.
-        after_session_recorded(session)
+        # A session is a contact with each person who came: their follow-up plan's next due
+        # date moves on (R-FOLLOW; seed 000 二(五) 随访 includes 心理疏导).
+        held_on = timezone.localdate(held_at)
+        for participant in session.participants.filter(attended=True).select_related("person"):
+            followups_actions.contact_made(person=participant.person, on=held_on, actor=acting_user)
+        if appointment is not None:
+            booking_actions.mark_attended(acting_user=acting_user, appointment=appointment)
     return session
 
 
-def after_session_recorded(session: Session) -> None:
-    """The single place other apps hook into a recorded session (see ``record_session``)."""
-    for hook in SESSION_HOOKS:
-        hook(session)
-
-
-SESSION_HOOKS: list[Any] = []
+def _check_appointment(acting_user: Any, appointment: Appointment, people: list[Person]) -> None:
+    """A session recorded for an appointment: still booked, begun, one of its people, and
+    the acting user is its counsellor (or may manage it)."""
+    if (
+        appointment.status != AppointmentStatus.BOOKED
+        or appointment.person_id not in {p.pk for p in people}
+        or not booking_actions.may_manage(acting_user, appointment)
+        or appointment.starts_at > timezone.now()
+    ):
+        raise ValidationError(
+            {"appointment": _("This appointment is not open for a session of these people.")}
+        )
 
 
 @transaction.atomic

@@ -141,6 +141,15 @@ class Session(models.Model):
         on_delete=models.SET_NULL,
         related_name="sessions",
     )
+    # The appointment this session was held for (R-BOOK → R-SESSION): one session each.
+    appointment = models.OneToOneField(
+        "booking.Appointment",
+        verbose_name=_("appointment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="session",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

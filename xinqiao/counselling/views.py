@@ -9,10 +9,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.log import log_access
 from xinqiao.audit.models import AccessKind
+from xinqiao.booking.access import access_appointment
 from xinqiao.counselling import actions
 from xinqiao.counselling.access import (
     access_participant,
@@ -67,6 +69,20 @@ def session_new(request: HttpRequest, person_id: Any = None) -> HttpResponse:
     require_confidentiality_agreement(request.user)
     person_id = person_id or request.GET.get("person")
     person = access_person(request.user, person_id, Action.SESSION_RECORD) if person_id else None
+    # Recorded for an appointment (from its page): the session's time and format start
+    # from the appointment's, and recording it marks the appointment attended.
+    appointment = None
+    initial: dict[str, Any] = {}
+    if person is not None and _is_uuid(request.GET.get("appointment", "")):
+        appointment = access_appointment(request.user, request.GET["appointment"])
+        if appointment.person_id != person.pk:
+            raise Http404
+        initial = {
+            "kind": "individual",
+            "format": appointment.format,  # the same two values in both apps
+            "held_at": timezone.localtime(appointment.starts_at).strftime("%Y-%m-%dT%H:%M"),
+            "minutes": int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
+        }
     people = None
     query = (request.GET.get("q") or "").strip()
     if person is None:
@@ -84,6 +100,7 @@ def session_new(request: HttpRequest, person_id: Any = None) -> HttpResponse:
             people = list({p.pk: p for p in [*people, *extra]}.values())
     form = SessionForm(
         request.POST or None,
+        initial=initial,
         programmes=programmes_in_scope(request.user, Action.SESSION_RECORD),
         people=people,
     )
@@ -105,12 +122,17 @@ def session_new(request: HttpRequest, person_id: Any = None) -> HttpResponse:
             plan=data["plan"],
             programme=data["programme"],
             participants=participants,
+            appointment=appointment,
         )
 
     session = submit(request, form, save, _("Session recorded."))
     if session is not None:
         return redirect("counselling:detail", session_id=session.pk)
-    return render(request, "counselling/new.html", {"form": form, "person": person, "query": query})
+    return render(
+        request,
+        "counselling/new.html",
+        {"form": form, "person": person, "query": query, "appointment": appointment},
+    )
 
 
 def _is_uuid(value: str) -> bool:
