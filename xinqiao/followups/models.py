@@ -177,3 +177,6 @@ class ReminderSent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "on"], name="followup_reminder_once_a_day")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.on}"
