@@ -340,7 +340,7 @@ def _event(appointment: Appointment, actor: Any, what: str) -> None:
     # No appointment kind on the timeline yet: appointments lead to counselling sessions.
     record_event(
         person=appointment.person,
-        kind=EventKind.SESSION,
+        kind=EventKind.APPOINTMENT,
         actor=actor,
         obj=appointment,
         summary=_("Appointment %(what)s: %(when)s · %(counsellor)s")

@@ -277,7 +277,23 @@ def build_demo_city(
         add_demo_people(demo, rng, names, per_community=people_per_community)
         add_demo_assessments(demo, rng)
         add_demo_crisis_work(demo)
+        add_demo_casework()
     return demo
+
+
+def add_demo_casework() -> None:
+    """Follow-up plans and visits, counselling sessions and a group programme, published
+    availability and appointments — each app's own generated demo data."""
+    from django.utils import timezone
+
+    from xinqiao.booking import demo as booking_demo
+    from xinqiao.counselling import demo as counselling_demo
+    from xinqiao.followups import demo as followups_demo
+
+    today = timezone.localdate()
+    booking_demo.populate(today)
+    counselling_demo.populate(today)
+    followups_demo.populate(today)
 
 
 # Target groups drawn for demo people, with weights (a community after an outbreak).

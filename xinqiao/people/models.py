@@ -429,6 +429,7 @@ class EventKind(models.TextChoices):
     REFERRAL = "referral", _("Referral")
     FOLLOWUP = "followup", _("Follow-up")
     SESSION = "session", _("Counselling session")
+    APPOINTMENT = "appointment", _("Appointment")
     CALL = "call", _("Hotline call")
 
 
