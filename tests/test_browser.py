@@ -317,3 +317,98 @@ def test_crisis_path_from_a_self_assessment_to_the_hospital_and_back(live_server
     expect(staff.locator("#timeline + ol.timeline")).to_contain_text("转介")
     staff.goto(referral_url)
     expect(staff.locator("main")).to_contain_text(demo.users["doctor1"].name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_availability_booking_on_a_phone_session_and_the_next_follow_up(live_server, browser):
+    """Issue #6: a counsellor publishes availability, the person books from a phone-sized
+    page, the counsellor sees it, records the session, and the follow-up plan shows the next
+    due date."""
+    from datetime import date, datetime, time, timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from tests.people_data import phone, resident_id
+    from xinqiao.followups.models import FollowUpPlan
+    from xinqiao.people import actions as people_actions
+
+    demo = build_demo_city()
+    counsellor = demo.users["c1_counsellor"]
+    person = people_actions.register_person(
+        acting_user=counsellor,
+        unit=demo.communities[0],
+        name="预约浏览器",
+        id_number=resident_id(date(1979, 5, 6), 61),
+        phone=phone(61),
+    )
+    people_actions.give_consent(
+        acting_user=counsellor,
+        person=person,
+        purpose="counselling",
+        given_by="self",
+        method="signed_paper",
+        given_on=timezone.localdate(),
+    )
+    tomorrow = timezone.localdate() + timedelta(days=1)
+
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = desk.new_page()
+    sign_in(page, live_server.url, "c1_counsellor")
+    page.goto(live_server.url + "/booking/availability/")
+    page.locator('select[name="windows-0-weekday"]').select_option(str(tomorrow.weekday()))
+    page.locator('input[name="windows-0-start"]').fill("09:00")
+    page.locator('input[name="windows-0-end"]').fill("12:00")
+    page.locator('input[name="windows-0-location"]').fill("社区心理室")
+    page.get_by_role("button", name="发布每周接诊时间").click()
+    expect(page.locator("main")).to_contain_text("已保存")
+
+    page.goto(f"{live_server.url}/people/{person.pk}/")
+    page.get_by_role("link", name="发送预约链接").click()
+    page.get_by_role("button", name="生成预约链接").click()
+    link = page.get_by_label("预约链接").input_value()
+    path = link[link.index("/booking/p/") :]
+
+    # The person, on a phone, without signing in.
+    mobile = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    phone_page = mobile.new_page()
+    phone_page.goto(live_server.url + path)
+    expect(phone_page.get_by_role("heading", level=1)).to_have_text("预约心理咨询")
+    phone_page.locator("ul.slots a").first.click()
+    expect(phone_page.locator("main")).to_contain_text(f"{tomorrow:%Y-%m-%d}")
+    phone_page.get_by_role("button", name="预约这个时间").click()
+    expect(phone_page.get_by_role("heading", level=1)).to_have_text("预约成功")
+    expect(phone_page.locator("main")).to_contain_text("09:00")
+    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the phone page scrolls sideways ({width}px)"
+    assert serious_accessibility_problems(phone_page) == []
+
+    # The counsellor sees the booking in their appointments.
+    page.goto(live_server.url + "/booking/")
+    expect(page.locator("main")).to_contain_text("预约浏览器")
+
+    # After the appointment has begun: record the session from it.
+    zone = timezone.get_current_timezone()
+    with time_machine.travel(datetime.combine(tomorrow, time(10, 0), tzinfo=zone), tick=True):
+        later = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = later.new_page()
+        sign_in(page, live_server.url, "c1_counsellor")
+        page.goto(live_server.url + "/booking/")
+        page.get_by_role("row", name="预约浏览器").get_by_role("link", name="09:00–09:50").click()
+        page.get_by_role("link", name="记录本次疏导").click()
+        page.get_by_label("基本情况").fill("因隔离期间失眠求助")
+        page.get_by_label("自我评价").fill("感觉压力大")
+        page.get_by_label("导致心理挫折的生活事件").fill("家人住院")
+        page.get_by_label("心理辅导建议").fill("放松训练，一周后复谈")
+        page.locator("main form button.primary").click()
+        expect(page.locator("main")).to_contain_text("疏导已记录")
+
+        plan = FollowUpPlan.objects.get(person=person)
+        assert plan.last_contact_on == tomorrow
+        page.goto(f"{live_server.url}/people/{person.pk}/")
+        section = page.locator("#followup + p")
+        expect(section).to_contain_text(f"{plan.next_due:%Y-%m-%d}")
+        assert plan.next_due == tomorrow + timedelta(days=plan.interval_days)
+        later.close()
+    mobile.close()
+    desk.close()
