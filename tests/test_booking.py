@@ -272,6 +272,15 @@ class BookingRuleTests(BookingTestCase):
 
 
 class PagesTests(BookingTestCase):
+    def test_an_earlier_appointment_still_open_stays_on_my_list(self):
+        appointment = self.book()
+        with time_machine.travel(at(9, day=9), tick=False):
+            mine = self.client_for(self.c1_counsellor).get("/booking/")
+            self.assertContains(mine, f"/booking/a/{appointment.pk}/")
+            actions.mark_no_show(acting_user=self.c1_counsellor, appointment=appointment)
+            mine = self.client_for(self.c1_counsellor).get("/booking/")
+            self.assertNotContains(mine, f"/booking/a/{appointment.pk}/")
+
     def test_staff_pages(self):
         appointment = self.book()
         client = self.client_for(self.c1_counsellor)

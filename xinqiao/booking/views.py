@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -63,11 +64,13 @@ def _publish_units(user: Any) -> list[Unit]:
 
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
-    """The counsellor's appointments: today and the coming ones, by day."""
+    """The counsellor's appointments: today and the coming ones, by day, and any earlier one
+    still open (neither attended nor marked as a no-show)."""
     now = timezone.now()
     today = datetime.combine(timezone.localdate(), time.min, tzinfo=actions.tz())
     rows = list(
-        Appointment.objects.filter(counsellor_id=request.user.pk, starts_at__gte=today)
+        Appointment.objects.filter(counsellor_id=request.user.pk)
+        .filter(Q(starts_at__gte=today) | Q(status=AppointmentStatus.BOOKED))
         .select_related("person", "unit")
         .order_by("starts_at")[:200]
     )
