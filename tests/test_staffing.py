@@ -117,7 +117,7 @@ class SiteAndTeamStaffingTests(PersonaTestCase):
         page = self.client_for(self.street_admin).get("/org/staffing/")
         rows = {c.community.name: c for c in page.context["communities"]}
         self.assertIn("3–5", rows[self.c1.name].problem)
-        self.assertIn("No community team", rows[self.c2.name].problem)
+        self.assertIn("尚未组建", rows[self.c2.name].problem)
         self.assertEqual([s.site for s in page.context["sites"]], [self.site])
         unit_page = self.client_for(self.street_admin).get(f"/org/units/{self.c1.pk}/")
         self.assertIn("3–5", unit_page.context["team_problem"])
