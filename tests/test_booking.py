@@ -452,7 +452,7 @@ class ConcurrentBookingTests(TransactionTestCase):
             thread.join(timeout=30)
         self.assertEqual(len(outcomes), 2)
         self.assertEqual(outcomes.count("won"), 1)
-        self.assertIn("just taken", next(o for o in outcomes if o != "won"))
+        self.assertIn("刚刚被别人预约", next(o for o in outcomes if o != "won"))
         self.assertEqual(Appointment.objects.filter(starts_at=MONDAY_9, status="booked").count(), 1)
 
 
