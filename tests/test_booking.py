@@ -281,6 +281,27 @@ class PagesTests(BookingTestCase):
             mine = self.client_for(self.c1_counsellor).get("/booking/")
             self.assertNotContains(mine, f"/booking/a/{appointment.pk}/")
 
+    def test_erasure_cancels_what_is_to_come_and_stops_the_link(self):
+        from xinqiao.booking.models import BookingLink
+        from xinqiao.people.actions import erase_person
+
+        past = self.book()
+        actions.cancel(acting_user=self.c1_counsellor, appointment=past, reason="家中有事改天")
+        coming = self.book(starts_at=at(9, 50))
+        link, token = actions.create_link(acting_user=self.c1_counsellor, person=self.person)
+        erase_person(
+            acting_user=self.street_admin,
+            person=self.person,
+            legal_reason="consent_withdrawn",
+            note="申请编号 2026-07",
+        )
+        past.refresh_from_db()
+        coming.refresh_from_db()
+        self.assertEqual(past.reason, "")
+        self.assertEqual(coming.status, AppointmentStatus.CANCELLED)
+        self.assertIsNotNone(BookingLink.objects.get(pk=link.pk).revoked_at)
+        self.assertEqual(Client().get(f"/booking/p/{token}/").status_code, 410)
+
     def test_staff_pages(self):
         appointment = self.book()
         client = self.client_for(self.c1_counsellor)

@@ -337,7 +337,6 @@ def _when(appointment: Appointment) -> str:
 
 
 def _event(appointment: Appointment, actor: Any, what: str) -> None:
-    # No appointment kind on the timeline yet: appointments lead to counselling sessions.
     record_event(
         person=appointment.person,
         kind=EventKind.APPOINTMENT,
@@ -702,3 +701,14 @@ def send_reminders(*, now: datetime | None = None) -> int:
             Appointment.objects.filter(pk=appointment.pk).update(reminder_sent_at=now)
             sent += 1
     return sent
+
+
+def erase_appointments(person: Person) -> None:
+    """Erasure (people.actions.ERASURE_STEPS): the reasons given go, the person's links stop
+    working, and appointments still to come are cancelled (nobody waits for an erased file)."""
+    now = timezone.now()
+    Appointment.objects.filter(person=person).update(reason="")
+    BookingLink.objects.filter(person=person, revoked_at__isnull=True).update(revoked_at=now)
+    Appointment.objects.filter(
+        person=person, status=AppointmentStatus.BOOKED, starts_at__gt=now
+    ).update(status=AppointmentStatus.CANCELLED, closed_at=now)

@@ -9,12 +9,16 @@ class BookingConfig(AppConfig):
         from auditlog.registry import auditlog
         from django.urls import reverse
 
+        from xinqiao.booking.actions import erase_appointments
         from xinqiao.booking.models import Appointment, AvailabilityChange, AvailabilityWindow
         from xinqiao.booking.sections import SECTION
         from xinqiao.people import sections
+        from xinqiao.people.actions import ERASURE_STEPS
         from xinqiao.people.events import EVENT_LINKS
 
         sections.register(SECTION)
+        if erase_appointments not in ERASURE_STEPS:
+            ERASURE_STEPS.append(erase_appointments)
         if not auditlog.contains(Appointment):
             auditlog.register(Appointment, mask_fields=["reason"])
             auditlog.register(AvailabilityWindow)
