@@ -14,8 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xinqiao.accounts.models import ApiToken, User, digest_token
+from xinqiao.accounts.models import ApiToken, User
 from xinqiao.audit.log import acting
+from xinqiao.lib.crypto import digest_token
 from xinqiao.orgs.actions import _require_staff_manage, grant_role, update_staff_profile
 from xinqiao.orgs.models import Profession, Qualification, Unit
 from xinqiao.orgs.permissions import Action

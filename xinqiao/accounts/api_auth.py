@@ -8,7 +8,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from xinqiao.accounts.models import ApiToken, digest_token
+from xinqiao.accounts.models import ApiToken
+from xinqiao.lib.crypto import digest_token
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

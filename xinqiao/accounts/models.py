@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from django.conf import settings
@@ -38,11 +37,6 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.name
-
-
-def digest_token(raw: str) -> str:
-    """Tokens are stored as SHA-256 digests; the raw token is shown once and never kept."""
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 class ApiToken(models.Model):

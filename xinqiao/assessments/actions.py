@@ -7,7 +7,6 @@ score is always computed here by the pure engine: a total sent by a client is ne
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
@@ -33,6 +32,7 @@ from xinqiao.audit.log import acting, change_logged
 from xinqiao.fields import blind_index, blind_indexes
 from xinqiao.instruments.engine import AnswerError, Instrument, Score, score
 from xinqiao.instruments.library import get
+from xinqiao.lib.crypto import digest_token
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import require
@@ -384,10 +384,6 @@ def revoke_invitation(*, acting_user: Any, invitation: Invitation) -> Invitation
 # --- self-service (the respondent's phone; nobody is signed in) -----------------------------
 
 
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def invitation_by_token(token: str) -> Invitation | None:
     """The invitation behind ``token``, usable or not. The respondent's every page comes
     through here: one indexed query (the person and the unit are loaded only where a page
@@ -433,7 +429,7 @@ def resumable(invitation: Invitation, resume_key: str) -> Assessment | None:
     if invitation.person_id is None:
         if not resume_key:
             return None
-        mine = mine.filter(resume_digest=digest(resume_key))
+        mine = mine.filter(resume_digest=digest_token(resume_key))
     return mine.first()
 
 
@@ -507,7 +503,7 @@ def begin_self_assessment(
                 consent=consent,
                 invitation=invitation,
                 campaign=invitation.campaign,
-                resume_digest=digest(resume_key) if resume_key else "",
+                resume_digest=digest_token(resume_key) if resume_key else "",
             )
     except IntegrityError as exc:  # a second tab raced this one on a personal link
         raise InvitationUnavailable("used") from exc
@@ -515,7 +511,7 @@ def begin_self_assessment(
 
 def move_to_browser(*, assessment: Assessment, resume_key: str) -> Assessment:
     """A personal link's unfinished assessment, continued in another browser."""
-    assessment.resume_digest = digest(resume_key)
+    assessment.resume_digest = digest_token(resume_key)
     assessment.save(update_fields=["resume_digest", "updated_at"])
     return assessment
 

@@ -26,6 +26,7 @@ from xinqiao.assessments.forms import StartForm
 from xinqiao.assessments.interpretation import respondent_message
 from xinqiao.assessments.models import Assessment, AssessmentStatus, Invitation
 from xinqiao.audit.log import client_ip
+from xinqiao.lib.crypto import digest_token
 from xinqiao.lib.ratelimit import hit
 
 COOKIE_SALT = "xinqiao.selfservice"
@@ -116,7 +117,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
     if assessment is None:
         form = StartForm(personal=invitation.is_personal)
         return _consent_page(request, token, invitation, form)
-    if not key or assessment.resume_digest != actions.digest(key):
+    if not key or assessment.resume_digest != digest_token(key):
         # A personal link opened in another browser: the answers follow the person there,
         # and from now on only this browser shows the result.
         key = secrets.token_urlsafe(24)
@@ -284,7 +285,7 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
     if key:
         assessment = Assessment.objects.filter(
             invitation=invitation,
-            resume_digest=actions.digest(key),
+            resume_digest=digest_token(key),
             status=AssessmentStatus.COMPLETED,
         ).first()
     if assessment is None:

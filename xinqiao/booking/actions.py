@@ -7,7 +7,6 @@ outside the acting user's scope raises ``Http404`` (the same answer as "does not
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from xinqiao.booking.models import (
     Channel,
     Format,
 )
+from xinqiao.lib.crypto import digest_token
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can
@@ -50,10 +50,6 @@ REMIND_HOURS = 24  # "the day before"
 
 def tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 AVAILABILITY_MESSAGES = {
@@ -281,17 +277,12 @@ def offers(
     return found
 
 
-def _ancestor_paths(unit: Unit) -> list[str]:
-    parts = [p for p in unit.path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def serving(person: Person) -> list[tuple[Any, Unit]]:
     """(counsellor, unit) pairs receiving in the person's unit or a unit above it, where the
     counsellor may publish availability."""
     rows = (
         AvailabilityWindow.objects.filter(
-            unit__path__in=_ancestor_paths(person.unit), counsellor__is_active=True
+            unit__path__in=person.unit.ancestor_paths(), counsellor__is_active=True
         )
         .select_related("counsellor", "unit")
         .order_by("unit__depth", "counsellor__username")
@@ -611,7 +602,7 @@ def create_link(
         link = BookingLink.objects.create(
             person=person,
             unit=person.unit,
-            digest=digest(token),
+            digest=digest_token(token),
             expires_at=timezone.now() + timedelta(days=days),
             created_by=acting_user,
         )
@@ -630,7 +621,7 @@ def revoke_link(*, acting_user: Any, link: BookingLink) -> None:
 def find_link(token: str) -> BookingLink:
     link = (
         BookingLink.objects.select_related("person__unit")
-        .filter(digest=digest(token or ""))
+        .filter(digest=digest_token(token or ""))
         .first()
     )
     if link is None:
@@ -650,7 +641,7 @@ def regenerate_feed(*, counsellor: Any) -> str:
     token = secrets.token_urlsafe(24)
     with transaction.atomic():
         CalendarFeed.objects.update_or_create(
-            counsellor=counsellor, defaults={"digest": digest(token)}
+            counsellor=counsellor, defaults={"digest": digest_token(token)}
         )
     return token
 
@@ -662,7 +653,7 @@ def revoke_feed(*, counsellor: Any) -> None:
 def find_feed(token: str) -> CalendarFeed | None:
     return (
         CalendarFeed.objects.select_related("counsellor")
-        .filter(digest=digest(token or ""), counsellor__is_active=True)
+        .filter(digest=digest_token(token or ""), counsellor__is_active=True)
         .first()
     )
 

@@ -291,10 +291,9 @@ def schedule_days(plan: FollowUpPlan) -> Any:
 def supervisors_of(person: Person, *, exclude: Iterable[Any] = ()) -> list[Any]:
     """Those with FOLLOWUP_OVERSEE whose scope covers the person's unit, at the nearest unit
     up the tree that has any (the community, else the street, the district, the city)."""
-    ids = [part for part in person.unit.path.strip("/").split("/") if part]
     skip = {getattr(u, "pk", None) for u in exclude}
     rows = (
-        Membership.objects.filter(unit__path__in=_paths(ids), user__is_active=True)
+        Membership.objects.filter(unit__path__in=person.unit.ancestor_paths(), user__is_active=True)
         .select_related("user", "unit")
         .order_by("-unit__depth", "user__username")
     )
@@ -307,10 +306,6 @@ def supervisors_of(person: Person, *, exclude: Iterable[Any] = ()) -> list[Any]:
     if not by_depth:
         return []
     return by_depth[max(by_depth)]
-
-
-def _paths(ids: list[str]) -> list[str]:
-    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
 
 
 def _escalate(plan: FollowUpPlan, person: Person) -> None:

@@ -149,3 +149,9 @@ class Keyring:
     def _index(key: _Key, value: str, context: str) -> str:
         message = context.encode("utf-8") + b"\x00" + value.encode("utf-8")
         return hmac.digest(key.index_key, message, "sha256").hex()
+
+
+def digest_token(raw: str) -> str:
+    """A bearer token (API token, link token, resume key) is stored as its SHA-256 digest; the
+    raw token is shown once and never kept."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()

@@ -119,6 +119,11 @@ class Unit(models.Model):
         """True if this unit is ``other`` or below it."""
         return self.path.startswith(other.path)
 
+    def ancestor_paths(self) -> list[str]:
+        """The paths of this unit and every unit above it, root first ("/a/", "/a/b/", …)."""
+        ids = [part for part in self.path.split("/") if part]
+        return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
+
     def ancestors(self) -> models.QuerySet[Unit]:
         ids = [part for part in self.path.strip("/").split("/") if part]
         return Unit.objects.filter(id__in=[uuid.UUID(i) for i in ids]).order_by("depth")

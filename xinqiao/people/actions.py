@@ -502,9 +502,10 @@ def record_hospital_stay(
 def isolation_sites_for(person: Person) -> QuerySet[Unit]:
     """The isolation sites a person of this file may be isolated at: the active sites of the
     person's city (a site is run by a district or street, its guests come from anywhere)."""
-    city_path = "/".join(person.unit.path.split("/")[:2]) + "/"
     return Unit.objects.filter(
-        kind=UnitKind.ISOLATION_SITE, is_active=True, path__startswith=city_path
+        kind=UnitKind.ISOLATION_SITE,
+        is_active=True,
+        path__startswith=person.unit.ancestor_paths()[0],
     ).order_by("name")
 
 
