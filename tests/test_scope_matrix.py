@@ -35,10 +35,24 @@ from xinqiao.referrals.models import Referral
 from xinqiao.risk.models import Alert, RiskSignal, SmiPatient
 from xinqiao.test import PersonaTestCase
 
-from . import matrix_booking, matrix_counselling, matrix_followups
+from . import (
+    matrix_booking,
+    matrix_counselling,
+    matrix_followups,
+    matrix_hotline,
+    matrix_mailbox,
+    matrix_trends,
+)
 
 # Each app's objects and need-to-know rules for the matrix, in its own file.
-APP_MATRICES = [matrix_followups, matrix_counselling, matrix_booking]
+APP_MATRICES = [
+    matrix_followups,
+    matrix_counselling,
+    matrix_booking,
+    matrix_hotline,
+    matrix_mailbox,
+    matrix_trends,
+]
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
 

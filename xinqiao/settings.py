@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "xinqiao.followups",
     "xinqiao.counselling",
     "xinqiao.booking",
+    "xinqiao.hotline",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]

@@ -59,6 +59,8 @@ urlpatterns = [
     path("followups/", include("xinqiao.followups.urls")),
     path("counselling/", include("xinqiao.counselling.urls")),
     path("booking/", include("xinqiao.booking.urls")),
+    path("hotline/", include("xinqiao.hotline.urls")),
+    path("mailbox/", include("xinqiao.hotline.mailbox_public")),
     path("s/", include(selfservice_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),

@@ -69,6 +69,20 @@ class Action(models.TextChoices):
     SESSION_NOTES_VIEW = "counselling.notes_view", _("Read case records and session notes")
     APPOINTMENT_BOOK = "booking.book", _("Book, cancel and reschedule appointments for people")
     AVAILABILITY_PUBLISH = "booking.publish", _("Publish one's own availability for appointments")
+    HOTLINE_ROSTER = "hotline.roster", _("Manage hotline seats, shifts and operator training")
+    HOTLINE_CALL_LOG = "hotline.call_log", _("Log hotline calls")
+    HOTLINE_CALL_VIEW = "hotline.call_view", _("See hotline call records (without their notes)")
+    HOTLINE_NOTES_VIEW = "hotline.notes_view", _("Read the notes of hotline calls")
+    MAILBOX_ANSWER = "mailbox.answer", _("Read and answer worry-mailbox and consultation messages")
+    TRENDS_VIEW = (
+        "hotline.trends_view",
+        _("See call and message trends, hotline summaries and emerging-issue reports"),
+    )
+    TRENDS_EXAMPLES_VIEW = (
+        "hotline.examples_view",
+        _("Read the anonymised example notes of emerging-issue reports"),
+    )
+    ISSUE_REPORT_HANDLE = "hotline.report_handle", _("Acknowledge emerging-issue reports")
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -145,6 +159,30 @@ _COUNSELLING: frozenset[Action] = frozenset(
 _BOOKING: frozenset[Action] = frozenset({Action.APPOINTMENT_BOOK})
 _COUNSELLING_WORK: frozenset[Action] = _COUNSELLING | _BOOKING | {Action.AVAILABILITY_PUBLISH}
 
+# Hotline and mailbox (R-HOTLINE, R-MAILBOX; seed 002 篇6 三(五)2 热线接听人员 …): operators and
+# counsellors take calls and read their notes; those who counsel answer the mailbox; call and
+# message notes are for the clinical roles (need-to-know); administrators run the roster, see the
+# counts and receive emerging-issue reports (seed 000 二(七) 报告街道); example notes in a report
+# are for the clinical roles only.
+_HOTLINE_WORK: frozenset[Action] = frozenset(
+    {
+        Action.HOTLINE_CALL_LOG,
+        Action.HOTLINE_CALL_VIEW,
+        Action.HOTLINE_NOTES_VIEW,
+        Action.TRENDS_VIEW,
+        Action.TRENDS_EXAMPLES_VIEW,
+    }
+)
+_HOTLINE_OVERSIGHT: frozenset[Action] = frozenset(
+    {
+        Action.HOTLINE_ROSTER,
+        Action.HOTLINE_CALL_VIEW,
+        Action.TRENDS_VIEW,
+        Action.ISSUE_REPORT_HANDLE,
+    }
+)
+_TREND_READING: frozenset[Action] = frozenset({Action.TRENDS_VIEW, Action.TRENDS_EXAMPLES_VIEW})
+
 # District and city administrators may be sent an alert nobody acknowledged (escalation up
 # the tree, R-CRISIS): they see alerts and may acknowledge one.
 _CRISIS_OVERSIGHT: frozenset[Action] = frozenset({Action.ALERT_VIEW, Action.ALERT_HANDLE})
@@ -156,12 +194,14 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_OVERSIGHT
     | _FOLLOWUP_OVERSIGHT
+    | _HOTLINE_OVERSIGHT
     | {Action.RESPONSE_CONFIGURE, Action.SESSION_VIEW},
     Role.DISTRICT_ADMIN: _ADMIN
     | _AREA_OVERSIGHT
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_OVERSIGHT
     | _FOLLOWUP_OVERSIGHT
+    | _HOTLINE_OVERSIGHT
     | {Action.SESSION_VIEW},
     Role.STREET_ADMIN: _ADMIN
     | _AREA_OVERSIGHT
@@ -171,14 +211,16 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _FOLLOWING_UP
     | _FOLLOWUP_OVERSIGHT
     | _BOOKING
-    | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE, Action.SESSION_VIEW},
+    | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE, Action.SESSION_VIEW}
+    | {Action.TRENDS_VIEW, Action.ISSUE_REPORT_HANDLE},
     Role.COMMUNITY_WORKER: _STAFF
     | _COMMUNITY_CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
     | _FOLLOWING_UP
     | _BOOKING
-    | {Action.PERSON_ARCHIVE, Action.SMI_MANAGE, Action.FOLLOWUP_OVERSEE, Action.SESSION_VIEW},
+    | {Action.PERSON_ARCHIVE, Action.SMI_MANAGE, Action.FOLLOWUP_OVERSEE, Action.SESSION_VIEW}
+    | {Action.TRENDS_VIEW},
     Role.GRID_WORKER: _STAFF
     | _CASEWORK
     | _REPORTING
@@ -190,14 +232,16 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _CRISIS_WORK
     | _FOLLOWING_UP
     | _COUNSELLING_WORK
-    | {Action.RISK_LEVEL_SET},
+    | _HOTLINE_WORK
+    | {Action.RISK_LEVEL_SET, Action.MAILBOX_ANSWER},
     Role.SOCIAL_WORKER: _STAFF
     | _CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
     | _FOLLOWING_UP
     | _COUNSELLING_WORK
-    | {Action.PERSON_EXPORT},
+    | _TREND_READING
+    | {Action.PERSON_EXPORT, Action.MAILBOX_ANSWER},
     # Volunteers work under a team and see the org tree and their teams only.
     Role.VOLUNTEER: _EVERYONE,
     Role.PSYCHIATRIST: _STAFF
@@ -206,21 +250,28 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _CRISIS_WORK
     | _FOLLOWING_UP
     | _COUNSELLING_WORK
-    | {Action.RISK_LEVEL_SET, Action.SMI_MANAGE},
+    | _TREND_READING
+    | {
+        Action.RISK_LEVEL_SET,
+        Action.SMI_MANAGE,
+        Action.HOTLINE_CALL_VIEW,
+        Action.HOTLINE_NOTES_VIEW,
+    },
     # Hotline operators see results (to judge a caller's risk) but do not assess.
-    # They may book a counsellor for a caller.
+    # They may book a counsellor for a caller, and answer the centre's online consultations.
     Role.HOTLINE_OPERATOR: _STAFF
     | _CASEWORK
     | _REPORTING
     | _BOOKING
-    | {Action.ASSESSMENT_VIEW, Action.FOLLOWUP_VIEW, Action.SESSION_VIEW},
+    | _HOTLINE_WORK
+    | {Action.ASSESSMENT_VIEW, Action.FOLLOWUP_VIEW, Action.SESSION_VIEW, Action.MAILBOX_ANSWER},
     Role.SCHOOL_TEACHER: _STAFF
     | _CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
     | _FOLLOWING_UP
     | _COUNSELLING_WORK
-    | {Action.PERSON_EXPORT},
+    | {Action.PERSON_EXPORT, Action.MAILBOX_ANSWER},
     # Auditors read the logs of their subtree and see who works there; they change nothing.
     Role.AUDITOR: _EVERYONE | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
 }
