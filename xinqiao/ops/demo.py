@@ -224,6 +224,15 @@ def build_demo_city(
         Profession.HOTLINE_OPERATOR,
         Qualification.COUNSELLOR_L3,
     )
+    # The centre's clinical lead: answers its online consultations and handles the alerts of
+    # the anonymous callers at risk whose unnamed files the centre holds.
+    staff(
+        "hotline_lead",
+        Role.COUNSELLOR,
+        demo.hotline,
+        Profession.COUNSELLOR,
+        Qualification.COUNSELLOR_L2,
+    )
     staff(
         "teacher1",
         Role.SCHOOL_TEACHER,
@@ -570,6 +579,7 @@ DEMO_LOGINS = [
     ("c1_worker", "Community worker, 春晖社区"),
     ("c1_grid1", "Grid worker, 春晖社区 第一网格"),
     ("hotline1", "Hotline operator"),
+    ("hotline_lead", "Counsellor, hotline centre (its alerts and online consultations)"),
     ("doctor1", "Psychiatrist, 心桥市第一人民医院 (receives referrals)"),
     ("psychiatrist1", "Psychiatrist, 心桥市精神卫生中心"),
     ("teacher1", "School psychology teacher"),
