@@ -98,9 +98,13 @@ CURRENT_MARKERS = frozenset(
     "等会 一会儿 又 还是 仍然 还在 再次 昨天 昨晚 前天 前几天 上周 刚才 刚刚 刚 这周 "
     "本周 周末 今年 这次 now tonight today again".split()
 )
-_PAST_RE = re.compile(r"([0-9]+|[一二两三四五六七八九十几半]+)(年|个月|岁)(以前|之前|前|时|的时候)")
+_PAST_RE = re.compile(
+    r"([0-9]+|[一二两三四五六七八九十几半]+)(年|个月|岁)(以前|之前|前|时|的时候)"
+    r"|used to|years ago|last year|when i was"
+)
 HYPOTHETICAL_MARKERS = frozenset(
-    "如果 假如 万一 要是 假设 倘若 如若 若是 假使 哪怕 即使 就算 if".split()
+    "如果 假如 万一 要是 假设 倘若 如若 若是 假使 哪怕 即使 就算 if 怕 害怕 担心 "
+    "怕自己 担心自己".split()
 )
 
 # Who the term is about: the last person named before it in its clause (after a verb of
@@ -126,7 +130,7 @@ _GENERIC_AFTER = re.compile(r"^(的人|者|的朋友|的同学|的孩子|的学�
 # Ideation said with its intent denied ("有轻生的念头，但我不会去做的"): C-SSRS ideation
 # without intent (2-3), not with intent (4-5) → at most medium.
 _DENIED_INTENT = re.compile(
-    r"(但|但是|可是|不过)[^。！？!?\n]{0,6}不会(去|真的)?(做|实施|这样做|那样做)"
+    r"(但|但是|可是|不过)[^。！？!?\n]{0,6}(不会(去|真的)?(做|实施|这样做|那样做)|忍住了|没有去做)"
 )
 
 CLAUSE_BREAKS = frozenset("，。！？；：,.!?;:\n、…～~()（）[]【】“”\"'《》")
@@ -238,7 +242,9 @@ _LITERAL, _PATTERNS = _index()
 
 
 def _matches(norm: str) -> list[tuple[int, int, _Term]]:
-    """Leftmost-longest, non-overlapping matches of terms and idioms."""
+    """The terms found, longest first at each place: a term inside an idiom ("笑死",
+    "想死你了", "自杀干预") or inside a longer term ("自杀" in "想自杀") is not reported;
+    terms that only overlap ("我死了" and "死了算了") both are."""
     found: list[tuple[int, int, _Term]] = []
     for i, ch in enumerate(norm):
         for entry in _LITERAL.get(ch, ()):
@@ -249,19 +255,21 @@ def _matches(norm: str) -> list[tuple[int, int, _Term]]:
         found += [
             (m.start(), m.end(), entry) for m in pattern.finditer(norm) if m.end() > m.start()
         ]
-    found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
-    chosen: list[tuple[int, int, _Term]] = []
-    last_end = 0
+    idiom = bytearray(len(norm))
     for start, end, entry in found:
-        if start >= last_end:
-            chosen.append((start, end, entry))
-            last_end = end
-        elif chosen and end - start > chosen[-1][1] - chosen[-1][0] and start < chosen[-1][1]:
-            # A longer match starting inside the previous one (an idiom over a term) wins.
-            if entry.kind == _IDIOM:
-                chosen[-1] = (start, end, entry)
-                last_end = end
-    return [m for m in chosen if m[2].kind != _IDIOM]
+        if entry.kind == _IDIOM:
+            idiom[start:end] = b"\x01" * (end - start)
+    terms = sorted(
+        (m for m in found if m[2].kind != _IDIOM and not any(idiom[m[0] : m[1]])),
+        key=lambda m: (m[0], -(m[1] - m[0])),
+    )
+    chosen: list[tuple[int, int, _Term]] = []
+    reach = 0
+    for match in terms:
+        if match[1] > reach:
+            chosen.append(match)
+            reach = match[1]
+    return chosen
 
 
 def _bounded(norm: str, start: int, end: int) -> bool:
@@ -354,12 +362,21 @@ def _temporal(before: Sequence[str], window: str, after: str, earlier: Sequence[
     return CURRENT
 
 
-def _subject(before: Sequence[str], earlier: Sequence[str], after: str) -> str | None:
-    """SELF, OTHER, GENERIC, or None for a story, song or the news (not reported)."""
+def _subject(
+    before: Sequence[str], earlier: Sequence[str], after: str, *, actor_first: bool = False
+) -> str | None:
+    """SELF, OTHER, GENERIC, or None for a story, song or the news (not reported).
+
+    ``actor_first``: harm to others names its victim before the term ("跟她同归于尽"), so
+    the first person named in the clause, the actor, is the subject."""
     if any(t in MEDIA_MARKERS for t in before):
         return None
     if _GENERIC_AFTER.match(after):
         return None if after.startswith(("的新闻", "新闻", "的心情", "的故事")) else GENERIC
+    if actor_first:
+        first = _first_person(before)
+        if first:
+            return first
     for tok in reversed(before):
         if tok in SELF_MARKERS:
             return SELF
@@ -451,7 +468,7 @@ def triage(text: str, *, cache_dir: str | None = None) -> Triage:
         ):
             clause_end += 1
         after = norm[end:clause_end]
-        subject = _subject(before, earlier, after)
+        subject = _subject(before, earlier, after, actor_first=term.kind == lexicon.HARM_TO_OTHERS)
         if subject is None:
             continue
         temporal = _temporal(before, window, after, earlier)
