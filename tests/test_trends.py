@@ -512,3 +512,25 @@ class SummaryTests(TrendData):
         self.assertEqual(page.context["centres"], [])
         other = self.client_for(self.street_admin).get(reverse("hotline:summary") + query)
         self.assertIn("centre", other.context["errors"])
+
+
+class DemoTests(PersonaTestCase):
+    def test_demo_history_shows_a_report(self):
+        from xinqiao.hotline import demo_trends
+
+        with time_machine.travel(at(TODAY, 9), tick=False):
+            written = demo_trends.populate(TODAY)
+            self.assertGreater(written, 500)
+            self.assertEqual(demo_trends.populate(TODAY), 0)  # once
+        street = next(s for s in self.demo.streets if s.name == demo_trends.PLANTED_STREET)
+        reports = EmergingIssueReport.objects.filter(
+            source_unit=street, category=demo_trends.PLANTED_CATEGORY
+        )
+        self.assertEqual(reports.count(), 1)
+        self.assertGreaterEqual(reports[0].day, TODAY - timedelta(days=demo_trends.PLANTED_DAYS))
+        # Nothing else in the generated history is loud enough to be reported.
+        self.assertFalse(
+            EmergingIssueReport.objects.exclude(
+                category__in=[demo_trends.PLANTED_CATEGORY, ""]
+            ).exists()
+        )
