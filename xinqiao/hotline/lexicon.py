@@ -140,7 +140,7 @@ ENTRIES: tuple[Entry, ...] = (
         SUICIDE,
         "high",
         "method",
-    ),  # noqa: E501
+    ),
     ("吞药", SUICIDE, "high", "method"),
     ("吃过一次安眠药", SUICIDE, "high", "method"),
     ("安眠药全吃", SUICIDE, "high", "method"),
@@ -149,7 +149,7 @@ ENTRIES: tuple[Entry, ...] = (
         SUICIDE,
         "high",
         "plan",
-    ),  # noqa: E501
+    ),
     ("安眠药攒了", SUICIDE, "high", "plan"),
     ("re:买(了|好)(了)?(木炭|炭|绳子|农药|刀片|刀)", SUICIDE, "high", "plan"),
     ("去买绳子", SUICIDE, "high", "plan"),
@@ -322,7 +322,7 @@ IDIOMS: tuple[str, ...] = (
     "作死",
     "该死",
     "死定了",
-    "re:想死(你|您|我|他|她|人|咱)",
+    "re:想死(你|您|他|她|咱)|想死(我|人)(了|啦)",
     "跳楼价",
     "跳楼大甩卖",
     "狼人杀",

@@ -42,6 +42,11 @@ from xinqiao.hotline import lexicon
 RISKS = ("none", "low", "medium", "high")
 _RANK = {risk: i for i, risk in enumerate(RISKS)}
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 CURRENT, PAST, HYPOTHETICAL = "current", "past", "hypothetical"
 SELF, OTHER, GENERIC = "self", "other", "generic"
 
@@ -50,7 +55,7 @@ SELF, OTHER, GENERIC = "self", "other", "generic"
 class Signal:
     kind: str  # suicide | self_harm | harm_to_others | acute_distress | distress | abuse
     span: tuple[int, int]  # into the original text, end exclusive
-    term: str  # the lexicon's term (normalised form) that matched
+    term: str  # the text matched, normalised (the lexicon's term, or what its pattern matched)
     temporal: str  # current | past | hypothetical
     subject: str = SELF  # self | other (someone the writer tells of) | generic ("想自杀的人")
     level: str = "none"  # what this signal alone gives, after the readings above
@@ -71,60 +76,67 @@ class Triage:
 
 # --- Context words. Negation scope: a negator, then only modal or aspect words, then the
 # term, within the clause ("从没想过要自杀" is negated, "我不想上班，想死" is not).
-NEGATORS = frozenset(
-    "不 没 没有 从没 从没有 从来不 从来没 从来没有 从未 未 未曾 并不 并没有 不会 别 不要 "
-    "绝不 决不 绝对不会 不是 不想 不再 再也不 没想过 无 否认 打消".split()
+NEGATORS = _words(
+    "不 没 没有 从没 从没有 从来不 从来没 从来没有 从未 未 未曾 并不 "
+    "并没有 不会 别 不要 绝不 决不 绝对不会 不是 不想 不再 再也不 没想过 "
+    "无 否认 打消"
 )
-GAP = frozenset(
-    "想 要 想要 想过 会 会去 打算 准备 再 去 有 有过 过 曾 曾经 真的 真 是 愿意 考虑 "
-    "考虑过 产生 出现 起 动过 的 任何 这种 这个 什么 很 能 可能 想到 想着 再去 还 也 "
-    "因此 就 自己 做 一点 半点 想要去 念头".split()
+GAP = _words(
+    "想 要 想要 想过 会 会去 打算 准备 再 去 有 有过 过 曾 曾经 真的 "
+    "真 是 愿意 考虑 考虑过 产生 出现 起 动过 的 任何 这种 这个 什么 "
+    "很 能 可能 想到 想着 再去 还 也 因此 就 自己 做 一点 半点 想要去 "
+    "念头"
 )
 _EN_NEGATION = re.compile(
     r"\b(not|never|don't|dont|do not|won't|wont|no longer|no)\b[\w\s']{0,16}$"
 )
 # "但/但是/可是" ends a negation's reach as punctuation does.
-CONTRAST = frozenset("但 但是 可是 不过 却 然而 只是 就是".split())
+CONTRAST = frozenset(["但", "但是", "可是", "不过", "却", "然而", "只是", "就是"])
 
 # Temporal markers: the nearest one before the term in its clause, else "…过" right after it,
 # else the nearest in the earlier clauses of the sentence. Recent days count as now: the
 # C-SSRS screener counts behaviour in the past 3 months as high risk.
-PAST_MARKERS = frozenset(
-    "以前 之前 曾经 曾 去年 前年 小时候 那时 那时候 当时 当年 过去 早年 多年前 几年前 "
-    "很久以前 读书时 上学时 初中 高中 小学 大学时 年轻时 以往 从前".split()
+PAST_MARKERS = _words(
+    "以前 之前 曾经 曾 去年 前年 小时候 那时 那时候 当时 当年 过去 早年 "
+    "多年前 几年前 很久以前 读书时 上学时 初中 高中 小学 大学时 年轻时 "
+    "以往 从前"
 )
-CURRENT_MARKERS = frozenset(
-    "现在 今天 今晚 今夜 马上 立刻 正在 已经 此刻 这会儿 这几天 最近 近来 近日 近期 明天 "
-    "等会 一会儿 又 还是 仍然 还在 再次 昨天 昨晚 前天 前几天 上周 刚才 刚刚 刚 这周 "
-    "本周 周末 今年 这次 now tonight today again".split()
+CURRENT_MARKERS = _words(
+    "现在 今天 今晚 今夜 马上 立刻 正在 已经 此刻 这会儿 这几天 最近 "
+    "近来 近日 近期 明天 等会 一会儿 又 还是 仍然 还在 再次 昨天 昨晚 "
+    "前天 前几天 上周 刚才 刚刚 刚 这周 本周 周末 今年 这次 now "
+    "tonight today again"
 )
 _PAST_RE = re.compile(
     r"([0-9]+|[一二两三四五六七八九十几半]+)(年|个月|岁)(以前|之前|前|时|的时候)"
     r"|used to|years ago|last year|when i was"
 )
-HYPOTHETICAL_MARKERS = frozenset(
-    "如果 假如 万一 要是 假设 倘若 如若 若是 假使 哪怕 即使 就算 if 怕 害怕 担心 "
-    "怕自己 担心自己".split()
+HYPOTHETICAL_MARKERS = _words(
+    "如果 假如 万一 要是 假设 倘若 如若 若是 假使 哪怕 即使 就算 if 怕 害怕 担心 怕自己 担心自己"
 )
 
 # Who the term is about: the last person named before it in its clause (after a verb of
 # saying, the person after the verb); else the first named in the earlier clauses, where "我/
 # 其 + 女儿" is the daughter. Call notes speak of the caller as 来电者/其: that is the subject.
-SELF_MARKERS = frozenset(
-    "我 俺 本人 来电者 来访者 求助者 当事人 来信人 患者 其 该生 该居民 居民 服务对象 "
-    "该女士 该男子 i".split()
+SELF_MARKERS = _words(
+    "我 俺 本人 来电者 来访者 求助者 当事人 来信人 患者 其 该生 该居民 "
+    "居民 服务对象 该女士 该男子 i"
 )
-OTHER_MARKERS = frozenset(
-    "他 她 他们 她们 朋友 同学 同事 室友 舍友 孩子 儿子 女儿 老公 丈夫 老婆 妻子 爱人 "
-    "男朋友 女朋友 男友 女友 前男友 前女友 对象 爸爸 妈妈 父亲 母亲 爸 妈 奶奶 爷爷 外婆 "
-    "姥姥 外公 哥哥 姐姐 弟弟 妹妹 哥 姐 弟 妹 邻居 网友 亲戚 家人 学生 闺蜜 婆婆 公公 "
-    "有人 别人 人家 某人 你 您 你们 he she they".split()
+OTHER_MARKERS = _words(
+    "他 她 他们 她们 朋友 同学 同事 室友 舍友 孩子 儿子 女儿 老公 丈夫 "
+    "老婆 妻子 爱人 男朋友 女朋友 男友 女友 前男友 前女友 对象 爸爸 妈妈 "
+    "父亲 母亲 爸 妈 奶奶 爷爷 外婆 姥姥 外公 哥哥 姐姐 弟弟 妹妹 哥 "
+    "姐 弟 妹 邻居 网友 亲戚 家人 学生 闺蜜 婆婆 公公 有人 别人 人家 "
+    "某人 你 您 你们 he she they"
 )
-MEDIA_MARKERS = frozenset(
-    "新闻 电视 电视剧 电影 剧 剧里 小说 视频 抖音 微博 热搜 报道 明星 歌 歌词 首歌 游戏 "
-    "动漫 书里 故事 主角 女主角 男主角 女主 男主 听说 据说 讲座 心理课".split()
+MEDIA_MARKERS = _words(
+    "新闻 电视 电视剧 电影 剧 剧里 小说 视频 抖音 微博 热搜 报道 明星 "
+    "歌 歌词 首歌 游戏 动漫 书里 故事 主角 女主角 男主角 女主 男主 听说 "
+    "据说 讲座 心理课"
 )
-SPEECH = frozenset("称 说 表示 反映 诉 讲 提到 告诉我 跟我说 对我说 写道 承认".split())
+SPEECH = frozenset(
+    ["称", "说", "表示", "反映", "诉", "讲", "提到", "告诉我", "跟我说", "对我说", "写道", "承认"]
+)
 _GENERIC_AFTER = re.compile(r"^(的人|者|的朋友|的同学|的孩子|的学生|的新闻|新闻|的心情|的故事)")
 
 # Ideation said with its intent denied ("有轻生的念头，但我不会去做的"): C-SSRS ideation
@@ -194,7 +206,7 @@ def _fold(text: str, start: int, end: int, chars: list[str], origin: list[int]) 
 def _to_simplified(text: str) -> str:
     """zhconv converts phrase by phrase; a piece whose length changes is done char by char,
     so that the offset map stays one to one."""
-    import zhconv  # type: ignore[import-untyped]
+    import zhconv
 
     converted = str(zhconv.convert(text, "zh-cn"))
     if len(converted) == len(text):
@@ -281,14 +293,12 @@ def _bounded(norm: str, start: int, end: int) -> bool:
         and norm[start - 1].isalpha()
     ):
         return False
-    if (
+    return not (
         _is_ascii_alnum(norm[end - 1])
         and end < len(norm)
         and norm[end].isascii()
         and norm[end].isalpha()
-    ):
-        return False
-    return True
+    )
 
 
 # --- Segmentation (jieba): a tokenizer of our own, its dictionary cached in ``cache_dir``.
@@ -298,7 +308,7 @@ _TOKENIZERS: dict[str, Any] = {}
 def _tokenizer(cache_dir: str | None) -> Any:
     key = cache_dir or ""
     if key not in _TOKENIZERS:
-        import jieba  # type: ignore[import-untyped]
+        import jieba
 
         jieba.setLogLevel(logging.WARNING)  # no "Building prefix dict" chatter
         tk = jieba.Tokenizer()
@@ -480,7 +490,7 @@ def triage(text: str, *, cache_dir: str | None = None) -> Triage:
         if level == "none":
             continue
         span = (origin[start], origin[end - 1] + 1)
-        signals.append(Signal(term.kind, span, term.term, temporal, subject, level))
+        signals.append(Signal(term.kind, span, norm[start:end], temporal, subject, level))
     risk = max((s.level for s in signals), key=_RANK.__getitem__, default="none")
     return Triage(risk, tuple(signals))
 
@@ -509,9 +519,8 @@ class Evaluation:
             "| --- | ---: | ---: | ---: |",
         ]
         for risk in RISKS:
-            lines.append(
-                f"| {risk} | {self.support(risk)} | {self.recall(risk):.2f} | {self.precision(risk):.2f} |"
-            )
+            recall, precision = self.recall(risk), self.precision(risk)
+            lines.append(f"| {risk} | {self.support(risk)} | {recall:.2f} | {precision:.2f} |")
         lines += [
             "",
             "| label \\ predicted | " + " | ".join(RISKS) + " |",
@@ -524,7 +533,8 @@ class Evaluation:
         accurate = sum(self.confusion[r][r] for r in RISKS)
         lines += [
             "",
-            f"{self.count} sentences, {accurate} exactly right ({accurate / max(self.count, 1):.2f}).",
+            f"{self.count} sentences, {accurate} exactly right"
+            f" ({accurate / max(self.count, 1):.2f}).",
         ]
         return "\n".join(lines)
 
@@ -547,7 +557,7 @@ def read_labelled(path: str | Path, split: str | None = None) -> list[tuple[str,
 
 
 def evaluate(rows: Iterable[tuple[str, str]], *, cache_dir: str | None = None) -> Evaluation:
-    confusion = {label: {p: 0 for p in RISKS} for label in RISKS}
+    confusion = {label: dict.fromkeys(RISKS, 0) for label in RISKS}
     count = 0
     for label, text in rows:
         confusion[label][triage(text, cache_dir=cache_dir).risk] += 1
@@ -570,9 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for label, text in rows:
             got = triage(text)
             if got.risk != label:
-                print(
-                    f"{label}\t{got.risk}\t{text}\t{[(s.term, s.temporal, s.subject, s.level) for s in got.signals]}"
-                )
+                why = [(s.term, s.temporal, s.subject, s.level) for s in got.signals]
+                print(f"{label}\t{got.risk}\t{text}\t{why}")
     return 0
 
 
