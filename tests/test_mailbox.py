@@ -6,6 +6,7 @@ guessing rate limits, scope, encryption at rest."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.test import Client
+from django.test import Client, TransactionTestCase
 
 from xinqiao.audit.models import AccessLog
 from xinqiao.hotline import mailbox_actions as actions
@@ -458,3 +459,55 @@ class SegmentTests(MailboxTestCase):
         self.assertEqual("".join(p["text"] for p in pieces), text)
         self.assertEqual([p["text"] for p in pieces if p["mark"]], ["<c>def"])
         self.assertEqual(segments("abc", []), [{"text": "abc", "mark": ""}])
+
+
+class DemoTests(MailboxTestCase):
+    def test_demo_messages(self):
+        from xinqiao.hotline import demo_mailbox
+
+        demo_mailbox.populate(NOW.date())
+        messages = MailboxMessage.objects.all()
+        self.assertEqual(messages.count(), len(demo_mailbox.MESSAGES))
+        self.assertEqual(messages.filter(text_risk=TextRisk.HIGH).count(), 1)
+        self.assertEqual(messages.filter(text_risk=TextRisk.MEDIUM).count(), 1)
+        self.assertIsNotNone(messages.get(text_risk=TextRisk.HIGH).alert)
+        self.assertGreater(messages.filter(status=MessageStatus.ANSWERED).count(), 3)
+        self.assertTrue(messages.filter(status=MessageStatus.CLOSED).exists())
+        self.assertTrue(messages.filter(status=MessageStatus.IN_PROGRESS).exists())
+        self.assertTrue(all(m.created_at <= NOW for m in messages))
+        self.assertGreater(len({m.unit_id for m in messages}), 5)
+        page = self.client_for(self.hotline).get("/hotline/mailbox/")
+        self.assertEqual(page.status_code, 200)
+
+
+class ConcurrentClaimTests(TransactionTestCase):
+    def test_two_claims_at_once_exactly_one_wins(self):
+        if connection.vendor != "postgresql":
+            self.skipTest("concurrent writers are tested on PostgreSQL")
+        from xinqiao.ops.demo import build_demo_city
+
+        demo = build_demo_city()
+        message, _code = actions.submit(unit=demo.communities[0], body=NEUTRAL)
+        users = [demo.users["c1_counsellor"], demo.users["c1_social"]]
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def claim(user):
+            try:
+                barrier.wait(timeout=10)
+                actions.claim(acting_user=user, message=message)
+                outcomes.append("won")
+            except ValidationError as exc:
+                outcomes.append("status" if "status" in exc.message_dict else "other")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=claim, args=(u,)) for u in users]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        self.assertEqual(sorted(outcomes), ["status", "won"])
+        message.refresh_from_db()
+        self.assertEqual(message.status, MessageStatus.IN_PROGRESS)
+        self.assertIn(message.assigned_to, users)
