@@ -416,6 +416,8 @@ class ScopeMatrixTests(PersonaTestCase):
                 for r in all_routes()
                 if r.startswith(("/booking/p/", "/booking/feed/"))
             ),
+            # The worry mailbox: writing and reading with a reference code (test_mailbox).
+            *(fill(r, self.sets["c1"].params()) for r in all_routes() if r.startswith("/mailbox/")),
             "/accounts/login/",
             "/accounts/logout/",
             "/healthz",
