@@ -165,6 +165,27 @@ class CountTests(TrendData):
                 self.client_for(self.auditor).get(reverse("hotline:trends")).status_code, 404
             )
 
+    def test_page_filters_chart_and_table(self):
+        east = self.demo.streets[0]
+        self.call(at(YESTERDAY, 9), area=east, groups=("body",), caller_group="student")
+        self.call(at(YESTERDAY, 21), area=east, groups=("crisis",))
+        self.message(at(YESTERDAY, 21), unit=self.demo.hotline, area=east, category="body")
+        client = self.client_for(self.city_admin)
+        url = reverse("hotline:trends")
+        with time_machine.travel(at(TODAY, 10), tick=False):
+            hourly = client.get(url + f"?granularity=hourly&dimension=unit&unit={east.pk}")
+            self.assertEqual(hourly.status_code, 200)
+            rows = {r["bucket"]: r["total"] for r in hourly.context["rows"]}
+            self.assertEqual((rows["09"], rows["21"], rows["10"]), (1, 2, 0))
+            self.assertEqual(hourly.context["columns"], [east.name])
+            self.assertEqual(hourly.context["chart"]["kind"], "bar")
+            self.assertContains(hourly, 'id="trend-table"')
+            one = client.get(url + "?category=body&kind=calls&dimension=category&days=90")
+            self.assertEqual(one.context["grand_total"], 1)
+            self.assertEqual(len(one.context["rows"]), 90)
+            groups = client.get(url + "?dimension=group&kind=messages")
+            self.assertEqual(groups.context["grand_total"], 1)
+
     def test_bad_filters_name_the_field(self):
         with time_machine.travel(at(TODAY, 10), tick=False):
             client = self.client_for(self.city_admin)
