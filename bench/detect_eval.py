@@ -183,6 +183,7 @@ def tune(null: list[Result], method: str) -> float:
 def detection(results: list[Result], method: str, threshold: float) -> dict[str, str]:
     found: dict[bool, list[int]] = {False: [], True: []}
     total = {False: 0, True: 0}
+    by_length = {n: [0, 0] for n in range(2, 6)}  # small outbreaks: [detected, all]
     for result in results:
         alarms = set(alarm_days(result, method, threshold))
         for o in result.outbreaks:
@@ -190,11 +191,16 @@ def detection(results: list[Result], method: str, threshold: float) -> dict[str,
             hits = [t - o.start for t in range(o.start, o.start + o.length) if t in alarms]
             if hits:
                 found[o.large].append(hits[0])
+            if not o.large:
+                by_length[o.length][0] += bool(hits)
+                by_length[o.length][1] += 1
     out = {}
     for large, label in ((False, "small"), (True, "large")):
         out[f"sens_{label}"] = f"{len(found[large]) / total[large]:.2f}"
         out[f"delay_{label}"] = f"{statistics.median(found[large]):.1f}" if found[large] else "–"
     out["n_small"], out["n_large"] = str(total[False]), str(total[True])
+    for n, (hit, count) in by_length.items():
+        out[f"len_{n}"] = f"{hit / count:.2f}" if count else "–"
     return out
 
 
@@ -247,6 +253,13 @@ def main() -> None:
             f"| {f['sens_small']} | {f['delay_small']} | {f['sens_large']} "
             f"| {f['delay_large']} |"
         )
+    print("\nSensitivity to the small (2–3 SD) outbreaks by length, tuned thresholds:\n")
+    print("| method | 2 days | 3 days | 4 days | 5 days |")
+    print("|---|---:|---:|---:|---:|")
+    for method, variant, _threshold, _fa, _fa_null, f in rows:
+        if variant.startswith("tuned"):
+            lengths = " | ".join(f[f"len_{n}"] for n in range(2, 6))
+            print(f"| {method} | {lengths} |")
 
 
 if __name__ == "__main__":
