@@ -41,7 +41,7 @@ class WriteForm(forms.Form):
         },
     )
     reach = forms.ChoiceField(
-        label=_("Who you are"),
+        label=_("Anonymous or with a contact"),
         choices=[
             (ANONYMOUS, _("Stay anonymous: I will come back with my reference code")),
             (WITH_CONTACT, _("Leave a contact so that a counsellor can reach me")),
