@@ -254,14 +254,27 @@ class EarlyWarningTests(TrendData):
         self.assertNotIn("王小明", told[0].subject + told[0].body)
         self.assertNotIn("138", told[0].body)
         self.assertFalse(Notification.objects.filter(recipient=self.c1_counsellor).exists())
-        # The next day the alarm continues or stops: no second report of the same run.
+        # The rise goes on the next day: the detector flags it again, but it is the same
+        # issue — no second report within REPEAT_DAYS, nobody told twice.
+        self.bulk_calls(
+            [
+                self.call(at(TODAY, 10, k), area=street, groups=("financial_hardship",), save=False)
+                for k in range(20)
+            ]
+        )
         with time_machine.travel(at(TODAY + timedelta(days=1), 6, 15), tick=False):
-            early_warning.run(TODAY + timedelta(days=1))
+            later = early_warning.run(TODAY + timedelta(days=1))
+        self.assertGreaterEqual(later.repeated, 1)
+        self.assertEqual(later.reports, [])
         self.assertEqual(
             EmergingIssueReport.objects.filter(
                 source_unit=street, category="financial_hardship"
             ).count(),
             1,
+        )
+        self.assertEqual(
+            Notification.objects.filter(recipient=self.street_admin, channel="in_app").count(),
+            EmergingIssueReport.objects.filter(unit=street).count(),
         )
 
     def test_no_report_below_the_minimum_count(self):

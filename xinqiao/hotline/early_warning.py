@@ -11,9 +11,9 @@ Each day, for yesterday (the last complete day):
 * Detection. ``xinqiao.hotline.detect.detect(series)`` with its default method.
 * Report. An alarm on yesterday with at least ``MIN_COUNT`` calls and messages that day makes
   one ``EmergingIssueReport`` — to the street itself for a street series, to the centre's
-  parent unit for a centre series — unless the series was already reported on the alarm days
-  just before (one report per run of alarm days, not one a day). The unique constraint
-  (source unit, category, day) makes a second run on the same day a no-op.
+  parent unit for a centre series — unless the series was already reported in the
+  ``REPEAT_DAYS`` (7) days before: a rise that goes on is one report, not one a day. The
+  unique constraint (source unit, category, day) makes a second run on the same day a no-op.
 * Notification. The administrators of that unit who may handle reports get an in-app
   notification (and the deployment's external channels) naming the unit and the category,
   never anyone's data, with a link to the report.
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 WINDOW_DAYS = 120
 MIN_COUNT = 5
+REPEAT_DAYS = 7
 
 # (source unit id, category) → {day: n}
 SeriesMap = dict[tuple[Any, str], dict[date, int]]
@@ -109,6 +110,7 @@ class Outcome:
     series: int
     alarms: int
     below_minimum: int
+    repeated: int
 
 
 def recipients_of(unit: Unit) -> list[Any]:
@@ -173,7 +175,7 @@ def run(
         u.pk: u for u in Unit.objects.filter(pk__in={k[0] for k in data}).select_related("parent")
     }
     reports: list[EmergingIssueReport] = []
-    alarms = below = 0
+    alarms = below = repeated = 0
     for (unit_id, category), counts in sorted(
         data.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])
     ):
@@ -189,18 +191,15 @@ def run(
         if alarm.observed < MIN_COUNT:
             below += 1
             continue
-        # A continuing run of alarm days was reported on its first day.
-        earlier = []
-        d = day - timedelta(days=1)
-        while d in found:
-            earlier.append(d)
-            d -= timedelta(days=1)
-        if (
-            earlier
-            and EmergingIssueReport.objects.filter(
-                source_unit=source, category=category, day__in=earlier
-            ).exists()
-        ):
+        # A rise that goes on is one report, not one a day: none if the series was reported
+        # in the REPEAT_DAYS before (the CUSUM restarts after a signal and may flag again).
+        if EmergingIssueReport.objects.filter(
+            source_unit=source,
+            category=category,
+            day__gte=day - timedelta(days=REPEAT_DAYS),
+            day__lt=day,
+        ).exists():
+            repeated += 1
             continue
         report = _create(source, category, alarm, method, series)
         if report is not None:
@@ -208,7 +207,13 @@ def run(
     log.info(
         "early warning %s: %d series, %d alarms, %d reports", day, len(data), alarms, len(reports)
     )
-    return Outcome(reports=reports, series=len(data), alarms=alarms, below_minimum=below)
+    return Outcome(
+        reports=reports,
+        series=len(data),
+        alarms=alarms,
+        below_minimum=below,
+        repeated=repeated,
+    )
 
 
 def _create(
