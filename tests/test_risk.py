@@ -48,6 +48,8 @@ RULE_CASES = [
     ("most_severe_band", {"source": "assessment", "band_index": 3, "band_count": 4}, 3),
     ("concern_crisis_behaviour", {"source": "concern_report", "behaviours": ["self_harm"]}, 1),
     ("concern_high_behaviour", {"source": "concern_report", "behaviours": ["agitation"]}, 2),
+    ("concern_note_high", {"source": "concern_report", "note_risk": "high"}, 1),
+    ("concern_note_medium", {"source": "concern_report", "note_risk": "medium"}, 2),
     ("concern_reported", {"source": "concern_report", "behaviours": ["shut_in"]}, 3),
     ("hotline_high", {"source": "hotline_call", "call_risk": "high"}, 1),
     ("hotline_medium", {"source": "hotline_call", "call_risk": "medium"}, 2),
@@ -199,6 +201,26 @@ class AlertLifecycleTests(RiskTestCase):
         alert.refresh_from_db()
         self.assertEqual(alert.level, 1)
         self.assertTrue(alert.events.filter(kind="level_raised").exists())
+
+    def test_the_free_text_of_a_report_passes_triage(self):
+        # Ticked behaviour alone: a key-person level (3); the words tell of a plan: a crisis.
+        calm = self.person()
+        actions.report_concern(
+            acting_user=self.c1_worker, person=calm, behaviours=["shut_in"], note="很少出门"
+        )
+        self.assertEqual(PersonRisk.objects.get(person=calm).level, 3)
+        worried = self.person(serial=2)
+        actions.report_concern(
+            acting_user=self.c1_worker,
+            person=worried,
+            behaviours=["shut_in"],
+            note="邻居反映他这几天说不想活了，已经写好遗书",
+        )
+        self.assertLessEqual(PersonRisk.objects.get(person=worried).level, 2)
+        self.assertTrue(Alert.objects.filter(person=worried).exists())
+        signal = worried.risk_signals.get()
+        self.assertIn(signal.facts["note_risk"], {"medium", "high"})
+        self.assertNotIn("遗书", str(signal.facts))  # the facts keep no text
 
     def test_a_milder_result_never_lowers_the_level_only_a_counsellor_with_a_reason(self):
         person = self.person()

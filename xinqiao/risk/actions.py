@@ -661,11 +661,20 @@ def report_concern(
         person=person,
         unit=person.unit,
         source=SignalSource.CONCERN_REPORT,
-        facts={"behaviours": chosen},
+        facts={"behaviours": chosen, "note_risk": _note_risk(report.note)},
         obj=report,
         actor=acting_user,
     )
     return report
+
+
+def _note_risk(note: str) -> str:
+    """The triage level of a report's free text (no text is kept in the facts)."""
+    if not note:
+        return "none"
+    from xinqiao.hotline.text import triage_text
+
+    return triage_text(note).risk
 
 
 # --- the response matrix -------------------------------------------------------------------

@@ -128,6 +128,25 @@ RULES: tuple[Rule, ...] = (
         "concern_report",
         "R-CRISIS: severe mental or behavioural problem; seed 000 二(六) 严重心理行为问题.",
     ),
+    # The free text of the report passes text triage (issue #7 item 4). It speaks of the person
+    # in the third person, which the triage reads one level lower than the writer's own words
+    # (xinqiao.hotline.triage); so a "medium" note — "他说不想活了，已经写好遗书" — is a
+    # high-risk report and a "high" one a crisis (R-CRISIS).
+    Rule(
+        "concern_note_high",
+        CRISIS,
+        lambda f: f.get("source") == "concern_report" and f.get("note_risk") == "high",
+        "concern_report",
+        "R-CRISIS: the report's words tell of suicide, self-harm or harm to others now.",
+    ),
+    Rule(
+        "concern_note_medium",
+        HIGH,
+        lambda f: f.get("source") == "concern_report" and f.get("note_risk") == "medium",
+        "concern_report",
+        "R-CRISIS; seed 000 二(六): the report's words tell of suicidal thoughts or acute "
+        "distress of the person.",
+    ),
     Rule(
         "concern_reported",
         MODERATE,
