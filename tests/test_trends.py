@@ -550,9 +550,11 @@ class SummaryTests(TrendData):
 
 class DemoTests(PersonaTestCase):
     def test_demo_history_shows_a_report(self):
-        from xinqiao.hotline import demo_trends
+        from xinqiao.hotline import demo, demo_trends
 
         with time_machine.travel(at(TODAY, 9), tick=False):
+            # After the calls and roster demo, as in xinqiao.ops.demo.
+            demo.populate(TODAY)
             written = demo_trends.populate(TODAY)
             self.assertGreater(written, 500)
             self.assertEqual(demo_trends.populate(TODAY), 0)  # once

@@ -19,6 +19,7 @@ DAYS = 120
 PLANTED_STREET = "南岸街道"
 PLANTED_CATEGORY = "financial_hardship"
 PLANTED_DAYS = 3
+PREFIX = "DT"  # references of the generated history (its calls only)
 PLANTED_EXTRA = 7  # calls a day above the usual, in the planted street and category
 
 _CATEGORIES = [
@@ -55,8 +56,8 @@ def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
 
 
 def populate(today: date) -> int:
-    """Write the history (once: nothing if the centre already has calls before the window's
-    last days) and run the early warning for the planted days. Returns the calls written."""
+    """Write the history (once: nothing if it is there already) and run the early warning
+    for the planted days. Returns the calls written."""
     rng = random.Random(7)  # noqa: S311 -- reproducible demo data, not security
     centre = (
         Unit.objects.filter(kind=UnitKind.HOTLINE_CENTRE, is_active=True).order_by("path").first()
@@ -69,17 +70,14 @@ def populate(today: date) -> int:
             kind=UnitKind.STREET,
             is_active=True,
             path__startswith="/" + centre.path.split("/")[1] + "/",
-        ).order_by("path")
+        ).order_by("name")
     )
     if not streets:
         return 0
     tz = zone()
     first = today - timedelta(days=DAYS)
-    if Call.objects.filter(
-        centre=centre,
-        started_at__lt=datetime.combine(today - timedelta(days=7), time(0), tzinfo=tz),
-    ).exists():
-        return 0
+    if Call.objects.filter(centre=centre, reference__startswith=PREFIX).exists():
+        return 0  # already written
     calls: list[Call] = []
     problems: list[tuple[int, str]] = []
     n = 0
@@ -100,7 +98,7 @@ def populate(today: date) -> int:
                 n += 1
                 calls.append(
                     Call(
-                        reference=f"D{day:%y%m%d}{n:05d}",
+                        reference=f"{PREFIX}{day:%y%m%d}{n:05d}",
                         centre=centre,
                         operator=operator,
                         started_at=started,
