@@ -110,13 +110,21 @@ def _answerer(unit: Unit) -> object | None:
 def populate(today: date) -> None:
     rng = random.Random(7)  # noqa: S311 -- reproducible demo data, not security
     zone = ZoneInfo(settings.TIME_ZONE)
-    units = list(Unit.objects.filter(kind=UnitKind.COMMUNITY, is_active=True).order_by("path"))[:6]
+    city = (
+        Unit.objects.filter(kind=UnitKind.CITY, is_active=True)
+        .order_by("created_at", "path")
+        .first()
+    )
+    if city is None:
+        return
+    inside = Unit.objects.filter(is_active=True, path__startswith=city.path).order_by("path")
+    units = list(inside.filter(kind=UnitKind.COMMUNITY)[:6])
     for kind in (UnitKind.HOTLINE_CENTRE, UnitKind.SCHOOL, UnitKind.SERVICE_STATION):
-        units.extend(Unit.objects.filter(kind=kind, is_active=True).order_by("path")[:1])
-    isolation = Unit.objects.filter(kind=UnitKind.ISOLATION_SITE, is_active=True).first()
+        units.extend(inside.filter(kind=kind)[:1])
+    isolation = inside.filter(kind=UnitKind.ISOLATION_SITE).first()
     if not units:
         return
-    streets = actions.streets_for(units[0])
+    streets = actions.streets_for(city)
     bands = [b for b in AgeBand.values if b != AgeBand.UNKNOWN]
     for n, (kind, group, subject, text) in enumerate(MESSAGES):
         unit = isolation if (n == 11 and isolation) else units[n % len(units)]
