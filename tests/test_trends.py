@@ -277,6 +277,27 @@ class EarlyWarningTests(TrendData):
             EmergingIssueReport.objects.filter(unit=street).count(),
         )
 
+    def test_the_daily_task(self):
+        from xinqiao.hotline import tasks
+
+        street = self.demo.streets[0]
+        self.plant(street, "financial_hardship", base=self.BASE, last=14)
+        schedule = tasks.hotline_early_warning.task_class()
+        # Huey reads crontabs in UTC: 22:15 UTC is 06:15 in Shanghai.
+        utc_2215 = datetime(2026, 3, 10, 22, 15)  # noqa: DTZ001 -- Huey's scheduler is naive UTC
+        utc_0615 = datetime(2026, 3, 10, 6, 15)  # noqa: DTZ001
+        self.assertTrue(schedule.validate_datetime(utc_2215))
+        self.assertFalse(schedule.validate_datetime(utc_0615))
+        with time_machine.travel(at(TODAY, 6, 15), tick=False):
+            tasks.hotline_early_warning.call_local()
+            tasks.hotline_early_warning.call_local()
+        self.assertEqual(
+            EmergingIssueReport.objects.filter(
+                source_unit=street, category="financial_hardship", day=YESTERDAY
+            ).count(),
+            1,
+        )
+
     def test_no_report_below_the_minimum_count(self):
         street = self.demo.streets[2]
         base = [0] * 9 + [1]
