@@ -207,7 +207,7 @@ def test_read_csv_with_and_without_header(tmp_path: Path) -> None:
         ("2026-03-02,4\n2026-03-03,2.5\n", "line 2: count '2.5' is not a whole number"),
         ("2026-03-02,4\n2026-02-30,2\n", "line 2: '2026-02-30' is not a date"),
         ("2026-03-02,4\n03/03/2026,2\n", "line 2: '03/03/2026' is not a date"),
-        ("2026-03-03,4\n2026-03-02,2\n", "line 2: date 2026-03-02 comes after 2026-03-03"),
+        ("2026-03-03,4\n2026-03-02,2\n", "line 2: date 2026-03-02 is earlier than 2026-03-03"),
         ("2026-03-02,4,7\n", "line 1: expected 2 fields"),
         ("", "no data rows"),
         ("date,count\n", "no data rows"),

@@ -418,8 +418,8 @@ def _parse_rows(lines: IO[str], name: str) -> list[tuple[date, int]]:
             previous = series[-1][0]
             if day < previous:
                 raise SeriesError(
-                    f"{name} line {number}: date {day} comes after {previous}; "
-                    "the dates must be in increasing order"
+                    f"{name} line {number}: date {day} is earlier than {previous} on the line "
+                    "before; the dates must be in increasing order"
                 )
             missing = (day - previous).days - 1
             if missing:
