@@ -144,7 +144,7 @@ def trends_page(request: HttpRequest) -> HttpResponse:
         unit = next((u for u in units if str(u.pk) == unit_raw), None)
         if unit is None:
             errors["unit"] = _("unit: choose one of the units in the list.")
-    end = timezone.localdate() - timedelta(days=0)
+    end = timezone.localdate()
     start = end - timedelta(days=days - 1)
     calls, messages = trends.within_unit(
         trends.calls_in_scope(request.user), trends.messages_in_scope(request.user), unit
