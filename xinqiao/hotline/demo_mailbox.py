@@ -119,8 +119,8 @@ def populate(today: date) -> None:
         return
     inside = Unit.objects.filter(is_active=True, path__startswith=city.path).order_by("path")
     units = list(inside.filter(kind=UnitKind.COMMUNITY)[:6])
-    for kind in (UnitKind.HOTLINE_CENTRE, UnitKind.SCHOOL, UnitKind.SERVICE_STATION):
-        units.extend(inside.filter(kind=kind)[:1])
+    for unit_kind in (UnitKind.HOTLINE_CENTRE, UnitKind.SCHOOL, UnitKind.SERVICE_STATION):
+        units.extend(inside.filter(kind=unit_kind)[:1])
     isolation = inside.filter(kind=UnitKind.ISOLATION_SITE).first()
     if not units:
         return
