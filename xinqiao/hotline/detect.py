@@ -21,15 +21,15 @@ Methods (``METHODS``):
              for outbreak detection in multiple surveillance systems. Stat Med
              2013;32:1206–1222, adapted to daily data: a quasi-Poisson log-linear model with a
              day-of-week effect and a linear trend (kept only if significant, Farrington
-             §3.2), fitted on 8 weeks ending 3 days before the day; overdispersion from the
+            ), fitted on 8 weeks ending 3 days before the day; overdispersion from the
              Pearson residuals; alarm when the upper tail probability of the count under a
-             negative binomial with that mean and variance (Noufaily §3) is below 0.01.
+             negative binomial with that mean and variance (Noufaily) is below 0.01.
   cusum_glm  a standardised upper CUSUM (Page ES. Continuous inspection schemes. Biometrika
              1954;41:100–115; as used for syndromic surveillance by Rossi G, Lampugnani L,
              Marchi M. An approximate CUSUM procedure for surveillance of health events.
-             Stat Med 1999;18:2111–2122, and Fricker et al. 2008 §2.2) over the glm
+             Stat Med 1999;18:2111–2122, and Fricker et al. 2008) over the glm
              expectation: z_t = (x_t − μ_t) / √(φ μ_t), S_t = max(0, S_{t−1} + z_t − k),
-             alarm when S_t > h, then S_t = 0 (reset after a signal, Fricker 2008 §2.2).
+             alarm when S_t > h, then S_t = 0 (reset after a signal, Fricker 2008).
              k = 0.5; h = 3.3 from bench/detect_eval.py (≤ 2 false alarms per 100 days).
 
 The standard deviation of a short EARS baseline is 0 when its counts are all equal: the
@@ -54,12 +54,12 @@ from typing import IO, Protocol
 MIN_SIGMA = 1.0  # floor for the EARS sd; surveillance::earsC control$minSigma (see above)
 EARS_BASELINE = 7  # Hutwagner 2003: the 7 days before (C1) or before a 2-day guard (C2, C3)
 EARS_GUARD = 2  # C2/C3 guard band, Hutwagner 2003
-EARS_THRESHOLD = 3.0  # C1, C2: 3 standard deviations (Hutwagner 2003; Fricker 2008 §2.1)
-C3_THRESHOLD = 2.0  # C3: Σ max(0, C2 − 1) over 3 days > 2 (Fricker 2008 §2.1)
+EARS_THRESHOLD = 3.0  # C1, C2: 3 standard deviations (Hutwagner 2003; Fricker 2008)
+C3_THRESHOLD = 2.0  # C3: Σ max(0, C2 − 1) over 3 days > 2 (Fricker 2008)
 GLM_WEEKS = 8  # trailing window of the seasonal fit, in weeks (the platform's choice)
 GLM_GUARD = 2  # days left out between the window and the day, as EARS C2
-GLM_TREND_Z = 1.96  # Farrington 1996 §3.2: a trend is kept when significant at 5 %
-GLM_REWEIGHT_Z = 2.58  # Noufaily 2013 §3: past days above this residual are set aside
+GLM_TREND_Z = 1.96  # Farrington 1996: a trend is kept when significant at 5 %
+GLM_REWEIGHT_Z = 2.58  # Noufaily 2013: past days above this residual are set aside
 GLM_ALPHA = 0.01  # upper tail probability for an alarm; score = −log10(p) > 2
 CUSUM_K = 0.5  # reference value, in standard deviations (Fricker 2008; Rossi 1999)
 CUSUM_H = 3.3  # decision interval: bench/detect_eval.py, ≤ 2 false alarms per 100 days (seeds 7, 8)
@@ -112,7 +112,7 @@ def ears_scores(counts: Sequence[int], guard: int) -> list[tuple[float, float] |
 
 
 def c3_scores(counts: Sequence[int]) -> list[tuple[float, float] | None]:
-    """C3_t = Σ_{i=t−2..t} max(0, C2_i − 1) (Fricker 2008 §2.1), None until C2_{t−2} exists."""
+    """C3_t = Σ_{i=t−2..t} max(0, C2_i − 1) (Fricker 2008), None until C2_{t−2} exists."""
     c2 = ears_scores(counts, EARS_GUARD)
     out: list[tuple[float, float] | None] = []
     for t in range(len(counts)):
@@ -153,8 +153,8 @@ def fit_weekday_trend(window: Sequence[int], target: int) -> Baseline:
     v the weights), so the likelihood is maximised over b alone by Newton steps on the
     profile score Σ v (j − c)(y_j − μ_j); this is the same maximum as IRLS on the full
     8-parameter model. The trend is kept only if |b| / se(b) > 1.96, se from the profile
-    information × φ (Farrington 1996 §3.2); φ = Σ v (y − μ)² / μ / (Σ v − p), at least 1
-    (Farrington §3.1). Then, as Farrington §3.3 / Noufaily 2013 §3 reweight past outbreaks,
+    information × φ (Farrington 1996); φ = Σ v (y − μ)² / μ / (Σ v − p), at least 1
+    (Farrington). Then, as Farrington / Noufaily 2013 reweight past outbreaks,
     days whose residual (y − μ)/√(φμ) exceeds 2.58 get weight 0 and the model is fitted
     again (the published weights are s⁻²; 0 is the simplification used here)."""
     n = len(window)
@@ -242,7 +242,7 @@ def glm_baselines(counts: Sequence[int]) -> list[Baseline | None]:
 
 def upper_tail(x: int, base: Baseline) -> float:
     """P(X ≥ x) for X negative binomial with mean μ and variance φμ (Poisson if φ = 1);
-    Noufaily 2013 §3 (threshold from the negative binomial quantile)."""
+    Noufaily 2013 (threshold from the negative binomial quantile)."""
     mu = base.mean
     if x <= 0:
         return 1.0
@@ -317,7 +317,7 @@ def standardised(counts: Sequence[int], baselines: Sequence[Baseline | None]) ->
 
 def cusum(zs: Sequence[float | None], k: float = CUSUM_K, h: float = CUSUM_H) -> list[int]:
     """Indices where the upper CUSUM S_t = max(0, S_{t−1} + z_t − k) exceeds h; S restarts
-    at 0 after each signal (Page 1954; Fricker 2008 §2.2). Days without z keep S at 0."""
+    at 0 after each signal (Page 1954; Fricker 2008). Days without z keep S at 0."""
     s = 0.0
     signals = []
     for t, z in enumerate(zs):
