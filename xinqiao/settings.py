@@ -352,6 +352,12 @@ XINQIAO_JOB_THREADS = envint("XINQIAO_JOB_THREADS", 2, minimum=1)
 XINQIAO_SMALL_CELL_THRESHOLD = envint("XINQIAO_SMALL_CELL_THRESHOLD", 5, minimum=1)
 XINQIAO_PORT = envint("XINQIAO_PORT", 8000, minimum=1)
 XINQIAO_HOTLINE_NUMBER = envstr("XINQIAO_HOTLINE_NUMBER", "12356")
+# Worry mailbox: messages and code tries per client address (xinqiao.hotline.mailbox_public).
+XINQIAO_MAILBOX_WRITES_PER_HOUR = envint("XINQIAO_MAILBOX_WRITES_PER_HOUR", 5, minimum=1)
+XINQIAO_MAILBOX_WRITES_PER_DAY = envint("XINQIAO_MAILBOX_WRITES_PER_DAY", 20, minimum=1)
+XINQIAO_MAILBOX_CODE_TRIES_PER_10_MIN = envint(
+    "XINQIAO_MAILBOX_CODE_TRIES_PER_10_MIN", 10, minimum=1
+)
 # The address people reach from their phones (printed in QR codes); empty: the request's own.
 XINQIAO_PUBLIC_URL = envstr("XINQIAO_PUBLIC_URL", "")
 # Public self-assessment pages: requests per client address per minute, and new assessments

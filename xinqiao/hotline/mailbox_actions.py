@@ -39,7 +39,7 @@ from xinqiao.hotline.models import (
     MessageStatus,
     TextRisk,
 )
-from xinqiao.hotline.triage import triage
+from xinqiao.hotline.text import triage_text
 from xinqiao.lib.crypto import digest_token
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
@@ -172,7 +172,7 @@ def screen(*, body: str, subject: str = "") -> Screened:
     for field, text in (("subject", subject), ("body", body)):
         if not text.strip():
             continue
-        result = triage(text).as_json()  # the stable contract (DESIGN.md "Text triage")
+        result = triage_text(text).as_json()  # the stable contract (DESIGN.md "Text triage")
         level = str(result["risk"])
         risk = higher(level, risk) if level in RISK_ORDER else risk
         for signal in result["signals"]:

@@ -32,9 +32,9 @@ from xinqiao.lib.ratelimit import hit
 app_name = "mailbox"
 
 # Messages and follow-ups one client address may send; code entries it may try.
-WRITES_PER_HOUR = int(getattr(settings, "XINQIAO_MAILBOX_WRITES_PER_HOUR", 5))
-WRITES_PER_DAY = int(getattr(settings, "XINQIAO_MAILBOX_WRITES_PER_DAY", 20))
-CODE_TRIES_PER_10_MIN = int(getattr(settings, "XINQIAO_MAILBOX_CODE_TRIES_PER_10_MIN", 10))
+WRITES_PER_HOUR = settings.XINQIAO_MAILBOX_WRITES_PER_HOUR
+WRITES_PER_DAY = settings.XINQIAO_MAILBOX_WRITES_PER_DAY
+CODE_TRIES_PER_10_MIN = settings.XINQIAO_MAILBOX_CODE_TRIES_PER_10_MIN
 
 
 def _private(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
