@@ -9,7 +9,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.test_browser import browser, sign_in  # noqa: F401 -- the browser fixture
+from tests.test_browser import (  # noqa: F401 -- the browser fixture
+    browser,
+    serious_accessibility_problems,
+    sign_in,
+)
 from xinqiao.hotline.models import Call, HotlineTraining
 from xinqiao.ops.demo import build_demo_city
 from xinqiao.people.models import Person
@@ -39,6 +43,8 @@ def test_operator_logs_a_high_risk_call_with_the_keyboard_alone(live_server, bro
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     sign_in(page, live_server.url, "hotline1")
+    page.goto(live_server.url + "/hotline/calls/new/")
+    assert serious_accessibility_problems(page) == []
     page.goto(live_server.url + "/hotline/calls/new/")
     timer = page.locator("#call-timer")
     expect(timer).to_have_text("00:00")
@@ -105,4 +111,8 @@ def test_operator_logs_a_high_risk_call_with_the_keyboard_alone(live_server, bro
     assert call.alert.person == caller
     expect(page.locator(f"a[href='/risk/alerts/{call.alert.pk}/']")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_contain_text(call.reference)
+    assert serious_accessibility_problems(page) == []
+    for path in ("/hotline/calls/", "/hotline/roster/"):
+        page.goto(live_server.url + path)
+        assert serious_accessibility_problems(page) == [], path
     context.close()
