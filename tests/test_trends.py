@@ -547,6 +547,9 @@ class SummaryTests(TrendData):
         self.assertEqual(hours[0], ("Hour", "Calls", "Days with a shift", "Days without a shift"))
         self.assertEqual(hours[-1][:2], ("Total", 4))
         self.assertEqual(hours[1 + 23], ("23:00", 1, 0, 7))
+        volume = dict(list(book["Volume"].iter_rows(values_only=True))[2:])
+        self.assertEqual(volume["Calls"], 4)
+        self.assertEqual(volume["Calls in hours without a shift on any day"], 1)
         # The download: audited, in the user's language (zh-hans here).
         response = client.get(reverse("hotline:summary_xlsx") + query)
         self.assertEqual(response.status_code, 200)

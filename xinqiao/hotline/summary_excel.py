@@ -37,6 +37,7 @@ def workbook(summary: Summary) -> bytes:
         ]
     )
     sheet.append([_("Hour slots without a shift"), summary.uncovered_hours])
+    sheet.append([_("Calls in hours without a shift on any day"), summary.calls_in_uncovered_hours])
 
     sheet = book.create_sheet(_("By hour"))
     sheet.append([_("Hour"), _("Calls"), _("Days with a shift"), _("Days without a shift")])
