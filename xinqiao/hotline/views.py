@@ -248,8 +248,8 @@ def roster_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @login_required
+@require_POST
 def seat_active(request: HttpRequest, seat_id: Any) -> HttpResponse:
     seat = access_seat(request.user, seat_id)
     actions.set_seat_active(
@@ -258,8 +258,8 @@ def seat_active(request: HttpRequest, seat_id: Any) -> HttpResponse:
     return redirect(reverse("hotline:roster") + f"?centre={seat.centre_id}&saved=1")
 
 
-@require_POST
 @login_required
+@require_POST
 def shift_remove(request: HttpRequest, shift_id: Any) -> HttpResponse:
     shift = access_shift(request.user, shift_id)
     centre_id = shift.seat.centre_id
@@ -582,8 +582,8 @@ def call_detail(request: HttpRequest, call_id: Any) -> HttpResponse:
     )
 
 
-@require_POST
 @login_required
+@require_POST
 def call_back_done(request: HttpRequest, call_id: Any) -> HttpResponse:
     call = access_call(request.user, call_id, Action.HOTLINE_CALL_LOG)
     actions.callback_done(acting_user=request.user, call=call)
