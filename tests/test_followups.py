@@ -326,6 +326,12 @@ class ListTests(FollowUpTestCase):
             self.assertEqual((rate.under_service, rate.overdue), (3, 1))
             self.assertAlmostEqual(rate.rate, 1 / 3)
 
+    def test_daily_job_runs_at_five_past_seven_beijing_time(self):
+        schedule_ = tasks.followups_daily.task_class()
+        # Huey checks its crontab against naive UTC: 23:05 UTC is 07:05 in Asia/Shanghai.
+        self.assertTrue(schedule_.validate_datetime(datetime(2026, 3, 9, 23, 5)))  # noqa: DTZ001
+        self.assertFalse(schedule_.validate_datetime(datetime(2026, 3, 10, 7, 5)))  # noqa: DTZ001
+
     def test_daily_job_creates_missing_plans_and_reminds_each_worker_once(self):
         FollowUpPlan.objects.filter(person=self.later).delete()
         with at(DAY0 + timedelta(days=2)):

@@ -78,6 +78,7 @@ def daily(today: date | None = None) -> tuple[int, int]:
     return ensure_plans(), send_reminders(today)
 
 
-@db_periodic_task(crontab(minute="5", hour="7"))  # type: ignore[untyped-decorator]
+# 07:05 in Asia/Shanghai: Huey reads crontabs in UTC (23:05 the day before).
+@db_periodic_task(crontab(minute="5", hour="23"))  # type: ignore[untyped-decorator]
 def followups_daily() -> None:
     daily()
