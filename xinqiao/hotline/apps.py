@@ -6,3 +6,29 @@ class HotlineConfig(AppConfig):
 
     name = "xinqiao.hotline"
     verbose_name = "Hotline"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+        from django.urls import reverse
+
+        from xinqiao.hotline import tasks  # noqa: F401 -- registers the periodic task
+        from xinqiao.hotline.models import (
+            Call,
+            EmergingIssueReport,
+            HotlineTraining,
+            MailboxMessage,
+            Seat,
+            Shift,
+        )
+        from xinqiao.people.events import EVENT_LINKS
+
+        if not auditlog.contains(Call):
+            auditlog.register(Call, mask_fields=["notes", "callback_phone"])
+            auditlog.register(MailboxMessage, mask_fields=["subject", "body", "contact"])
+            auditlog.register(Seat)
+            auditlog.register(Shift)
+            auditlog.register(HotlineTraining)
+            auditlog.register(EmergingIssueReport)
+        EVENT_LINKS["hotline.call"] = lambda event: reverse(
+            "hotline:call", kwargs={"call_id": event.object_id}
+        )

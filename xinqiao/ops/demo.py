@@ -292,17 +292,23 @@ def build_demo_city(
 
 def add_demo_casework() -> None:
     """Follow-up plans and visits, counselling sessions and a group programme, published
-    availability and appointments — each app's own generated demo data."""
+    availability and appointments, the hotline's roster, calls, mailbox and trend history —
+    each app's own generated demo data."""
     from django.utils import timezone
 
     from xinqiao.booking import demo as booking_demo
     from xinqiao.counselling import demo as counselling_demo
     from xinqiao.followups import demo as followups_demo
+    from xinqiao.hotline import demo as hotline_demo
+    from xinqiao.hotline import demo_mailbox, demo_trends
 
     today = timezone.localdate()
     booking_demo.populate(today)
     counselling_demo.populate(today)
     followups_demo.populate(today)
+    hotline_demo.populate(today)
+    demo_mailbox.populate(today)
+    demo_trends.populate(today)
 
 
 # Target groups drawn for demo people, with weights (a community after an outbreak).
