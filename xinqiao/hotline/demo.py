@@ -19,7 +19,7 @@ from xinqiao.orgs.models import Membership, Unit, UnitKind
 from xinqiao.orgs.permissions import Role
 from xinqiao.risk.models import SignalSource
 
-SEATS = ["坐席一", "坐席二", "坐席三", "坐席四"]
+SEATS = ["坐席 1", "坐席 2", "坐席 3", "坐席 4"]
 COURSE = "新冠肺炎疫情应对心理援助培训"
 
 # (problem codes, caller group, notes): generated examples, no real person.
