@@ -269,9 +269,9 @@ def text_risk_of(notes: str) -> str:
     """The triage level of the notes (``xinqiao.hotline.triage``)."""
     if not notes.strip():
         return TextRisk.NONE
-    from xinqiao.hotline.triage import triage
+    from xinqiao.hotline.text import triage_text
 
-    level = str(triage(notes).risk)
+    level = str(triage_text(notes).risk)
     return level if level in TextRisk.values else TextRisk.NONE
 
 
