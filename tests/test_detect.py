@@ -135,6 +135,22 @@ def test_glm_does_not_flag_a_monday_peak_but_flags_an_outbreak() -> None:
     assert [t for t, _, _ in d.glm(counts)] == [7 * 11 + 2]
 
 
+def test_sparse_weekdays_are_pooled_so_one_call_is_no_outbreak() -> None:
+    # A street's count of one category: one call on Mondays and Thursdays, never on a
+    # Wednesday for eight weeks. A weekday level of 0 would make a single Wednesday call an
+    # "outbreak"; pooled, the expectation is the window's mean (16 calls / 56 days).
+    counts = [1 if t % 7 in (0, 3) else 0 for t in range(7 * 10)]
+    t = 7 * 9 + 2  # a Wednesday
+    counts[t] = 1
+    base = d.glm_baselines(counts)[t]
+    assert base is not None
+    assert math.isclose(base.mean, 16 / 56, rel_tol=1e-6)
+    assert t not in [i for i, _, _ in d.glm(counts)]
+    assert t not in [i for i, _, _ in d.cusum_glm(counts)]
+    counts[t] = 6  # six calls where one in three days is usual: an alarm
+    assert t in [i for i, _, _ in d.glm(counts)]
+
+
 def test_cusum_resets_after_a_signal() -> None:
     # k = 0.5, h = 2.5: S = 0, 1.5, 3.0 (signal, reset), 1.5, 3.0 (signal), 1.5, 3.0 (signal).
     zs: list[float | None] = [0.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]

@@ -58,6 +58,7 @@ EARS_THRESHOLD = 3.0  # C1, C2: 3 standard deviations (Hutwagner 2003; Fricker 2
 C3_THRESHOLD = 2.0  # C3: Σ max(0, C2 − 1) over 3 days > 2 (Fricker 2008)
 GLM_WEEKS = 8  # trailing window of the seasonal fit, in weeks (the platform's choice)
 GLM_GUARD = 2  # days left out between the window and the day, as EARS C2
+GLM_MIN_WEEKDAY_COUNT = 5  # fewer counts on a weekday in the window: weekdays pooled
 GLM_TREND_Z = 1.96  # Farrington 1996: a trend is kept when significant at 5 %
 GLM_REWEIGHT_Z = 2.58  # Noufaily 2013: past days above this residual are set aside
 GLM_ALPHA = 0.01  # upper tail probability for an alarm; score = −log10(p) > 2
@@ -161,6 +162,14 @@ def fit_weekday_trend(window: Sequence[int], target: int) -> Baseline:
     centre = (n - 1) / 2
     ts = [j - centre for j in range(n)]
     classes = [[j for j in range(n) if j % 7 == w] for w in range(7)]
+    # Sparse series (a street's count of one category): a weekday whose window holds fewer than
+    # GLM_MIN_WEEKDAY_COUNT counts cannot carry its own level — its estimate would be 0 and
+    # any single call that weekday an "outbreak". Farrington et al. 1996 likewise refuse to
+    # model from too few reports; here the weekdays are pooled into one level instead.
+    pooled = min(sum(window[j] for j in members) for members in classes) < GLM_MIN_WEEKDAY_COUNT
+    if pooled:
+        classes = [list(range(n))]
+    levels = len(classes)
 
     def means(b: float, v: Sequence[float]) -> list[float]:
         mu = [0.0] * n
@@ -202,12 +211,12 @@ def fit_weekday_trend(window: Sequence[int], target: int) -> Baseline:
             mu = means(b, v)
             if abs(step / info) < 1e-8:
                 break
-        phi = dispersion(mu, v, 8)
+        phi = dispersion(mu, v, levels + 1)
         info = information(mu, v)
         if info > 0 and abs(b) * math.sqrt(info / phi) > GLM_TREND_Z:
             return b, mu, phi
         mu = means(0.0, v)
-        return 0.0, mu, dispersion(mu, v, 7)
+        return 0.0, mu, dispersion(mu, v, levels)
 
     if sum(window) == 0:
         return Baseline(0.0, 1.0)
@@ -221,7 +230,7 @@ def fit_weekday_trend(window: Sequence[int], target: int) -> Baseline:
         any(weights[j] > 0 for j in members) for members in classes
     ):
         b, mu, phi = fit(weights)
-    members = classes[target % 7]
+    members = classes[0 if pooled else target % 7]
     scale = mu[members[0]] / math.exp(b * ts[members[0]])
     return Baseline(scale * math.exp(b * (target - centre)), phi)
 

@@ -9,13 +9,16 @@
     if (!source || typeof echarts === "undefined") { return; }
     var spec = JSON.parse(source.textContent);
     var chart = echarts.init(element, null, { renderer: "svg" });
+    var many = spec.series.length > 1;
+    // Every label of a short axis; a long one (a day series) thins its labels itself.
+    var axisLabel = spec.x.length > 12 ? { hideOverlap: true } : { interval: 0, hideOverlap: false };
     chart.setOption({
       aria: { enabled: true },
       animation: false,
-      grid: { left: 40, right: 16, top: 24, bottom: 40 },
+      grid: { left: 40, right: 16, top: many ? 56 : 24, bottom: 40 },
       tooltip: { trigger: "axis" },
-      legend: spec.series.length > 1 ? { bottom: 0 } : undefined,
-      xAxis: { type: "category", data: spec.x, axisLabel: { interval: 0, hideOverlap: false } },
+      legend: many ? { top: 0, type: "scroll" } : undefined,
+      xAxis: { type: "category", data: spec.x, axisLabel: axisLabel },
       yAxis: { type: "value", minInterval: 1, max: spec.y_max === undefined ? null : spec.y_max },
       series: spec.series.map(function (s) {
         return { name: s.name, type: spec.kind || "line", data: s.data, label: { show: spec.kind === "bar" } };
