@@ -402,7 +402,7 @@ class CallTests(PersonaTestCase):
             self.assertEqual(client.post(reverse("hotline:call_new"), self.form()).status_code, 403)
         self.assertContains(
             self.client_for(untrained).get(reverse("hotline:call_new")),
-            _("You have no valid training in epidemic psychological assistance"),
+            "没有您有效的疫情应对心理援助培训记录",
             status_code=403,
         )
         with self.assertRaises(PermissionDenied):

@@ -252,7 +252,7 @@ class TriageTests(MailboxTestCase):
         order = [page.index(ids[k].number) for k in ("high", "medium", "old_none", "new_none")]
         self.assertEqual(order, sorted(order))
         self.assertContains(
-            self.client_for(self.c1_counsellor).get("/hotline/mailbox/"), "never replaces"
+            self.client_for(self.c1_counsellor).get("/hotline/mailbox/"), "绝不能代替人工阅读每一封来信"
         )
 
     def test_a_high_risk_follow_up_raises_the_alert_and_moves_the_thread_up(self):
@@ -388,14 +388,14 @@ class StaffTests(MailboxTestCase):
         second = self.client_for(other)
         response = second.post(self.detail + "claim")
         self.assertEqual(response.status_code, 400)
-        self.assertContains(response, "is already answering", status_code=400)
+        self.assertContains(response, "正在回复这封来信", status_code=400)
         response = second.post(self.detail + "answer", {"answer": "我来回答"})
         self.assertEqual(response.status_code, 400)
         self.assertFalse(MailboxReply.objects.exists())
         first.post(self.detail + "close")
         response = first.post(self.detail + "release")
         self.assertEqual(response.status_code, 400)
-        self.assertContains(response, "cannot become", status_code=400)
+        self.assertContains(response, "不能改为", status_code=400)
 
     def test_empty_answer_and_category(self):
         staff = self.client_for(self.c1_counsellor)

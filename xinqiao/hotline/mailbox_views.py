@@ -113,7 +113,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         kind = ""
     if show != "closed":
         rows = rows.order_by("priority", "created_at")
-    messages = [
+    entries = [
         {"m": m, "excerpt": Truncator(f"{m.subject} {m.body}".strip()).chars(EXCERPT_CHARS)}
         for m in rows[:QUEUE_ROWS]
     ]
@@ -121,7 +121,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "hotline/mailbox/queue.html",
-        {"messages": messages, "show": show, "kind": kind, "kinds": MessageKind.choices},
+        {"rows": entries, "show": show, "kind": kind, "kinds": MessageKind.choices},
     )
 
 
