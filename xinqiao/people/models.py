@@ -104,7 +104,7 @@ class Person(models.Model):
     notes = EncryptedTextField(_("notes"), blank=True, default="")
     # Opened for an anonymous crisis contact (a hotline call or mailbox message at high risk)
     # so that its alert has a file to follow; it carries no name, only the contact's number.
-    unnamed_contact = models.BooleanField(_("anonymous contact"), default=False)
+    unnamed_contact = models.BooleanField(_("anonymous contact"), default=False, db_default=False)
     is_deceased = models.BooleanField(_("deceased"), default=False)
     date_of_death = models.DateField(_("date of death"), null=True, blank=True)
     # Derived from the current target groups by xinqiao.people.priority (stored for filtering).

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='person',
             name='unnamed_contact',
-            field=models.BooleanField(default=False, verbose_name='anonymous contact'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='anonymous contact'),
         ),
     ]
