@@ -252,7 +252,7 @@ class TriageTests(MailboxTestCase):
         order = [page.index(ids[k].number) for k in ("high", "medium", "old_none", "new_none")]
         self.assertEqual(order, sorted(order))
         self.assertContains(
-            self.client_for(self.c1_counsellor).get("/hotline/mailbox/"), "绝不能代替人工阅读每一封来信"
+            self.client_for(self.c1_counsellor).get("/hotline/mailbox/"), "绝不能代替人工阅读"
         )
 
     def test_a_high_risk_follow_up_raises_the_alert_and_moves_the_thread_up(self):
