@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -32,12 +32,17 @@ from xinqiao.hotline.summary import (
     summarise,
     title,
 )
+from xinqiao.hotline.trends_access import (
+    access_report,
+    may_read_examples,
+    read_examples,
+    reports_in_scope,
+)
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
-from xinqiao.orgs.scope import can, get_or_404, require, scope_paths
+from xinqiao.orgs.scope import can, require, scope_paths
 
 CHART_KEYS = 8  # lines drawn; the table has every key
-EXAMPLES = 5
 
 # What each method means, for the report page (docs/early-warning.md has the detail).
 METHOD_TEXT = {
@@ -62,26 +67,6 @@ METHOD_TEXT = {
 def method_text(method: str) -> str:
     text = METHOD_TEXT.get(method)
     return str(text) if text else method
-
-
-# --- scope ---------------------------------------------------------------------------------
-
-
-def reports_in_scope(
-    user: Any, action: Action = Action.TRENDS_VIEW
-) -> QuerySet[EmergingIssueReport]:
-    """Reports sent to a unit in scope, or counting calls and messages of a unit in scope."""
-    paths = scope_paths(user, action)
-    q = Q(pk__in=[])
-    for p in paths:
-        q |= Q(unit__path__startswith=p) | Q(source_unit__path__startswith=p)
-    return EmergingIssueReport.objects.filter(q).select_related("unit", "source_unit")
-
-
-def access_report(user: Any, report_id: Any) -> EmergingIssueReport:
-    if not can(user, Action.TRENDS_VIEW):
-        raise Http404
-    return get_or_404(reports_in_scope(user), report_id)
 
 
 def _filter_units(user: Any) -> list[Unit]:
@@ -238,42 +223,6 @@ def report_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _examples(user: Any, report: EmergingIssueReport) -> list[dict[str, str]]:
-    """A few anonymised notes of the calls and messages counted on the alarm day, among those
-    the user may read examples of."""
-    since, until = trends.day_bounds(report.day, report.day)
-    source = report.source_unit
-    calls = trends.calls_in_scope(user, Action.TRENDS_EXAMPLES_VIEW).filter(
-        started_at__gte=since, started_at__lt=until
-    )
-    messages = trends.messages_in_scope(user, Action.TRENDS_EXAMPLES_VIEW).filter(
-        created_at__gte=since, created_at__lt=until
-    )
-    if source.kind == UnitKind.HOTLINE_CENTRE:
-        calls = calls.filter(centre=source)
-        messages = messages.filter(unit=source)
-    else:
-        calls = calls.filter(area=source)
-        messages = messages.filter(area=source)
-    if report.category:
-        calls = calls.filter(problems__group=report.category).distinct()
-        messages = messages.filter(category=report.category)
-    out: list[dict[str, str]] = []
-    for call in calls.select_related("person").order_by("started_at")[: EXAMPLES * 3]:
-        if not call.notes.strip():
-            continue
-        names = [call.person.name] if call.person is not None else []
-        out.append({"kind": _("Call"), "text": trends.anonymise(call.notes, names=names)})
-        if len(out) >= EXAMPLES:
-            return out
-    for message in messages.select_related("person").order_by("created_at")[: EXAMPLES * 3]:
-        names = [message.person.name] if message.person is not None else []
-        out.append({"kind": _("Message"), "text": trends.anonymise(message.body, names=names)})
-        if len(out) >= EXAMPLES:
-            break
-    return out
-
-
 @login_required
 def report_detail(request: HttpRequest, report_id: Any) -> HttpResponse:
     report = access_report(request.user, report_id)
@@ -284,10 +233,8 @@ def report_detail(request: HttpRequest, report_id: Any) -> HttpResponse:
         "x": [d for d, _n in series],
         "series": [{"name": _("Calls and messages"), "data": [n for _d, n in series]}],
     }
-    show_examples = can(request.user, Action.TRENDS_EXAMPLES_VIEW)
-    examples = _examples(request.user, report) if show_examples else []
-    if show_examples:
-        log_access(request, report, reason="examples")
+    show_examples = may_read_examples(request.user)
+    examples = read_examples(request, report) if show_examples else []
     can_handle = can(request.user, Action.ISSUE_REPORT_HANDLE, report.unit)
     transitions = [
         (value, label)
