@@ -122,6 +122,8 @@ INSTALLED_APPS = [
     "xinqiao.counselling",
     "xinqiao.booking",
     "xinqiao.hotline",
+    "xinqiao.content",
+    "xinqiao.portal",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]

@@ -438,3 +438,100 @@ class EmergingIssueReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.category or '*'}"
+
+
+# --- call-back requests from the portal (issue #8) ------------------------------------------
+
+
+class CallbackSource(models.TextChoices):
+    CRISIS = "crisis", _("“I need help now” on the portal")
+    SELF_ASSESSMENT = "self_assessment", _("After a self-assessment result")
+
+
+class CallbackStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    CALLING = "calling", _("Being called")
+    DONE = "done", _("Called back")
+    UNREACHABLE = "unreachable", _("Could not be reached")
+
+
+class CallbackRequest(models.Model):
+    """A number left on the portal for the hotline to call back, urgently (issue #8 item 2:
+    "leave a number for a call-back, which creates an urgent item for the hotline"). The
+    number is encrypted; its blind index shows staff that the same number asked before."""
+
+    scope_path_lookup = "unit__path"
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        CallbackStatus.WAITING: frozenset({CallbackStatus.CALLING}),
+        # Calling ends with the call logged, or back in the queue when nobody answered (tried
+        # again), or unreachable after the attempts.
+        CallbackStatus.CALLING: frozenset(
+            {CallbackStatus.WAITING, CallbackStatus.DONE, CallbackStatus.UNREACHABLE}
+        ),
+        CallbackStatus.DONE: frozenset(),
+        CallbackStatus.UNREACHABLE: frozenset(),
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The unit whose portal the request came from.
+    unit = models.ForeignKey(
+        "orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=16, choices=CallbackSource.choices)
+    phone = EncryptedTextField(_("phone number"))
+    phone_index = models.CharField(max_length=64, db_index=True, editable=False)
+    # What the person wrote beside the number (optional), triaged like a mailbox message.
+    note = EncryptedTextField(_("message"), blank=True, default="")
+    text_risk = models.CharField(
+        _("text triage"), max_length=8, choices=TextRisk.choices, default=TextRisk.NONE
+    )
+    # The self-assessment whose result offered the call-back (its score helps the operator).
+    assessment = models.ForeignKey(
+        "assessments.Assessment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=CallbackStatus.choices, default=CallbackStatus.WAITING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    # The call logged when the person was reached.
+    call = models.OneToOneField(
+        Call, null=True, blank=True, on_delete=models.PROTECT, related_name="callback"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("call-back request")
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="callback_done_has_call",
+                condition=~Q(status="done") | Q(call__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="callback_calling_is_taken",
+                condition=~Q(status="calling") | Q(taken_by__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    BLIND_INDEX_FIELDS = ("phone_index",)
+
+    def refresh_blind_indexes(self) -> None:
+        """The same index as a person file's phone, so staff can find the caller's file."""
+        from xinqiao.people.actions import phone_index
+
+        self.phone_index = phone_index(self.phone)

@@ -82,6 +82,11 @@ class Unit(models.Model):
     path = models.CharField(max_length=700, unique=True, editable=False)
     depth = models.PositiveSmallIntegerField(editable=False, default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    # The unit's own service telephone, shown (tappable) on its portal beside the 24-hour
+    # hotline; a unit without one shows the nearest unit above it that has one (issue #8).
+    service_phone = models.CharField(
+        _("service telephone"), max_length=40, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

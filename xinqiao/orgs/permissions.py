@@ -83,6 +83,11 @@ class Action(models.TextChoices):
         _("Read the anonymised example notes of emerging-issue reports"),
     )
     ISSUE_REPORT_HANDLE = "hotline.report_handle", _("Acknowledge emerging-issue reports")
+    CALLBACK_TAKE = "hotline.callback", _("Take call-back requests left on the portal")
+    CONTENT_EDIT = (
+        "content.edit",
+        _("Write, schedule and withdraw articles and micro-lessons; see their view counts"),
+    )
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -171,6 +176,7 @@ _HOTLINE_WORK: frozenset[Action] = frozenset(
         Action.HOTLINE_NOTES_VIEW,
         Action.TRENDS_VIEW,
         Action.TRENDS_EXAMPLES_VIEW,
+        Action.CALLBACK_TAKE,
     }
 )
 _HOTLINE_OVERSIGHT: frozenset[Action] = frozenset(
@@ -183,27 +189,35 @@ _HOTLINE_OVERSIGHT: frozenset[Action] = frozenset(
 )
 _TREND_READING: frozenset[Action] = frozenset({Action.TRENDS_VIEW, Action.TRENDS_EXAMPLES_VIEW})
 
+# Education (R-EDU; seed 000 二(二) 心理健康科普, seed 003 微课): the clinical roles and the
+# community write articles and micro-lessons for the portals of their units; administrators
+# publish for their whole area. Both see the view and completion counts of what they publish.
+_EDUCATION: frozenset[Action] = frozenset({Action.CONTENT_EDIT})
+
 # District and city administrators may be sent an alert nobody acknowledged (escalation up
 # the tree, R-CRISIS): they see alerts and may acknowledge one.
 _CRISIS_OVERSIGHT: frozenset[Action] = frozenset({Action.ALERT_VIEW, Action.ALERT_HANDLE})
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.SYSTEM_ADMIN: _ADMIN | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT, Action.RESPONSE_CONFIGURE},
-    Role.CITY_ADMIN: _ADMIN
+    Role.CITY_ADMIN: _EDUCATION
+    | _ADMIN
     | _AREA_OVERSIGHT
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_OVERSIGHT
     | _FOLLOWUP_OVERSIGHT
     | _HOTLINE_OVERSIGHT
     | {Action.RESPONSE_CONFIGURE, Action.SESSION_VIEW},
-    Role.DISTRICT_ADMIN: _ADMIN
+    Role.DISTRICT_ADMIN: _EDUCATION
+    | _ADMIN
     | _AREA_OVERSIGHT
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_OVERSIGHT
     | _FOLLOWUP_OVERSIGHT
     | _HOTLINE_OVERSIGHT
     | {Action.SESSION_VIEW},
-    Role.STREET_ADMIN: _ADMIN
+    Role.STREET_ADMIN: _EDUCATION
+    | _ADMIN
     | _AREA_OVERSIGHT
     | _COMMUNITY_CASEWORK
     | _ASSESSMENT_OVERSIGHT
@@ -213,7 +227,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _BOOKING
     | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE, Action.SESSION_VIEW}
     | {Action.TRENDS_VIEW, Action.ISSUE_REPORT_HANDLE},
-    Role.COMMUNITY_WORKER: _STAFF
+    Role.COMMUNITY_WORKER: _EDUCATION
+    | _STAFF
     | _COMMUNITY_CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
@@ -226,7 +241,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _REPORTING
     | _FOLLOWING_UP
     | {Action.ALERT_VIEW, Action.SESSION_VIEW},
-    Role.COUNSELLOR: _STAFF
+    Role.COUNSELLOR: _EDUCATION
+    | _STAFF
     | _COMMUNITY_CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
@@ -234,7 +250,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _COUNSELLING_WORK
     | _HOTLINE_WORK
     | {Action.RISK_LEVEL_SET, Action.MAILBOX_ANSWER},
-    Role.SOCIAL_WORKER: _STAFF
+    Role.SOCIAL_WORKER: _EDUCATION
+    | _STAFF
     | _CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
@@ -244,7 +261,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | {Action.PERSON_EXPORT, Action.MAILBOX_ANSWER},
     # Volunteers work under a team and see the org tree and their teams only.
     Role.VOLUNTEER: _EVERYONE,
-    Role.PSYCHIATRIST: _STAFF
+    Role.PSYCHIATRIST: _EDUCATION
+    | _STAFF
     | _CASEWORK
     | _ASSESSING
     | _CRISIS_WORK
@@ -265,7 +283,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _BOOKING
     | _HOTLINE_WORK
     | {Action.ASSESSMENT_VIEW, Action.FOLLOWUP_VIEW, Action.SESSION_VIEW, Action.MAILBOX_ANSWER},
-    Role.SCHOOL_TEACHER: _STAFF
+    Role.SCHOOL_TEACHER: _EDUCATION
+    | _STAFF
     | _CASEWORK
     | _ASSESSING
     | _CRISIS_WORK

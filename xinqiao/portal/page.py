@@ -1,0 +1,164 @@
+"""What every portal page shares: which unit's portal it is, the phones, the senior mode, the
+rate limit and the visit count (issue #8).
+
+The unit comes from the URL (``/p/<unit id or code>/…``: the QR code of the unit), so the
+portal knows where a visitor came from without asking anything about them. A deactivated
+unit's QR code falls back to the city portal, which says so; an unknown one is a 404 page in
+the portal's look with the 24-hour line on it (never a dead end).
+
+Use ``@portal_view(PortalPage.X)`` on a view taking ``ref`` and render with ``render_portal``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from xinqiao.audit.log import client_ip
+from xinqiao.lib.ratelimit import hit
+from xinqiao.orgs.models import Unit
+from xinqiao.portal.models import PortalPage, PortalVisit
+
+# The senior-mode switch (larger text) lives in this cookie; nothing else is remembered.
+LARGE_TEXT_COOKIE = "xq_large"
+
+
+@dataclass
+class Portal:
+    unit: Unit
+    # The unit's own service phone, or the nearest unit above it with one ("" if none).
+    service_phone: str
+    service_phone_unit: Unit | None
+    hotline_number: str
+    # The deactivated unit whose QR code brought the visitor here (the city portal says so).
+    fell_back: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return str(self.unit.pk)
+
+
+def city_unit() -> Unit | None:
+    """The city at the root of the tree (the first one, if a deployment has several)."""
+    return Unit.objects.filter(parent__isnull=True, is_active=True).order_by("created_at").first()
+
+
+def find_unit(ref: str) -> Unit | None:
+    """A unit by its id or its administrative code (active or not)."""
+    ref = (ref or "").strip()
+    if not ref:
+        return None
+    try:
+        return Unit.objects.filter(pk=uuid.UUID(ref)).first()
+    except ValueError:
+        return Unit.objects.filter(code=ref).first()
+
+
+def portal_for(unit: Unit, *, fell_back: bool = False) -> Portal:
+    phone, phone_unit = unit.service_phone, unit if unit.service_phone else None
+    if not phone:
+        above = (
+            unit.ancestors().exclude(pk=unit.pk).exclude(service_phone="").order_by("-depth")
+        ).first()
+        if above is not None:
+            phone, phone_unit = above.service_phone, above
+    return Portal(
+        unit=unit,
+        service_phone=phone,
+        service_phone_unit=phone_unit,
+        hotline_number=settings.XINQIAO_HOTLINE_NUMBER,
+        fell_back=fell_back,
+    )
+
+
+def count_visit(unit: Unit, page: str) -> None:
+    """Add one to today's count of ``page`` for ``unit`` (no trace of the visitor)."""
+    day = timezone.localdate()
+    updated = PortalVisit.objects.filter(unit=unit, day=day, page=page).update(count=F("count") + 1)
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            PortalVisit.objects.create(unit=unit, day=day, page=page, count=1)
+    except IntegrityError:  # created by a concurrent request a moment ago
+        PortalVisit.objects.filter(unit=unit, day=day, page=page).update(count=F("count") + 1)
+
+
+def large_text(request: HttpRequest) -> bool:
+    return request.COOKIES.get(LARGE_TEXT_COOKIE) == "1"
+
+
+def render_portal(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """Render a portal page with what the base template needs. Works for pages outside
+    ``portal_view`` too (then only the 24-hour line shows)."""
+    context = dict(context or {})
+    portal = getattr(request, "portal", None)
+    context.setdefault("portal", portal)
+    context.setdefault("hotline_number", settings.XINQIAO_HOTLINE_NUMBER)
+    context["large_text"] = large_text(request)
+    return render(request, template, context, status=status)
+
+
+def _limited(request: HttpRequest) -> HttpResponse | None:
+    if hit(
+        cache,
+        scope="portal",
+        subject=client_ip(request) or "unknown",
+        limit=settings.XINQIAO_SELF_SERVICE_RATE_PER_MINUTE,
+        window_seconds=60,
+    ):
+        return None
+    response = render_portal(request, "portal/message.html", {"kind": "rate_limited"}, status=429)
+    response["Retry-After"] = "60"
+    return response
+
+
+def portal_view(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Resolve ``ref`` to the unit's portal (``request.portal``), rate-limit, count the visit
+    (GET only) and never cache the page (a shared phone must not show it from the cache)."""
+    if page not in PortalPage.values:
+        raise ValueError(page)
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, ref: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            limited = _limited(request)
+            if limited is not None:
+                return limited
+            unit = find_unit(ref)
+            if unit is None:
+                return render_portal(request, "portal/message.html", {"kind": "unknown"}, 404)
+            if not unit.is_active:
+                city = city_unit()
+                if city is None or city.pk == unit.pk:
+                    return render_portal(request, "portal/message.html", {"kind": "unknown"}, 404)
+                # The QR code of a deactivated unit: the city portal, saying so (issue #8).
+                return redirect(reverse("portal:home", args=[city.pk]) + "?moved=1")
+            request.portal = portal_for(unit)  # type: ignore[attr-defined]
+            if request.GET.get("moved") == "1":
+                request.portal.fell_back = True  # type: ignore[attr-defined]
+            if request.method == "GET":
+                count_visit(unit, page)
+            response = view(request, ref, *args, **kwargs)
+            response.setdefault("Referrer-Policy", "same-origin")
+            return response
+
+        return never_cache(wrapped)
+
+    return decorate
