@@ -26,11 +26,9 @@ run: $(STAMP)
 test: $(STAMP) browser
 	XINQIAO_TESTING=1 XINQIAO_JOBS_IMMEDIATE=1 DB_CONN_MAX_AGE=0 XINQIAO_DATA_DIR=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
 
-## Debian packages: the Chromium the browser tests drive, a CJK font, Pango (root or sudo);
-## and axe-core from npm (package.json), which the accessibility tests inject into pages.
+## Debian packages: the Chromium the browser tests drive, a CJK font, Pango (root or sudo).
 browser:
 	@scripts/ensure-chromium
-	@test -f node_modules/axe-core/axe.min.js || npm install --no-audit --no-fund --silent
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
