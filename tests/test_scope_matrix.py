@@ -37,10 +37,12 @@ from xinqiao.test import PersonaTestCase
 
 from . import (
     matrix_booking,
+    matrix_content,
     matrix_counselling,
     matrix_followups,
     matrix_hotline,
     matrix_mailbox,
+    matrix_portal,
     matrix_trends,
 )
 
@@ -52,6 +54,8 @@ APP_MATRICES = [
     matrix_hotline,
     matrix_mailbox,
     matrix_trends,
+    matrix_content,
+    matrix_portal,
 ]
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
