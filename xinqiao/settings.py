@@ -371,6 +371,25 @@ XINQIAO_SELF_SERVICE_STARTS_PER_HOUR = envint(
     "XINQIAO_SELF_SERVICE_STARTS_PER_HOUR", 200, minimum=1
 )
 
+# --- public portal and education (issue #8) ---------------------------------------------------
+# Uploaded lesson media (video, audio) live under the data directory; an upload larger than
+# this is refused before its body is read.
+MEDIA_ROOT = envstr("XINQIAO_MEDIA_DIR", str(DATA_DIR / "media"))
+XINQIAO_MEDIA_MAX_MB = envint("XINQIAO_MEDIA_MAX_MB", 300, minimum=1)
+# One-time sign-in codes for the public's light accounts: how they are sent ("console" prints
+# them to the server's terminal, for the embedded default; "http" posts them to the SMS gateway
+# below), how long a code lives, wrong entries before the code is void, codes one number may be
+# sent per hour, and how long a number stays locked after repeated wrong codes.
+XINQIAO_PUBLIC_SMS = envstr("XINQIAO_PUBLIC_SMS", "console")
+if XINQIAO_PUBLIC_SMS not in ("console", "http"):
+    raise ImproperlyConfigured("XINQIAO_PUBLIC_SMS: choose console or http")
+XINQIAO_CODE_MINUTES = envint("XINQIAO_CODE_MINUTES", 10, minimum=1)
+XINQIAO_CODE_TRIES = envint("XINQIAO_CODE_TRIES", 5, minimum=1)
+XINQIAO_CODES_PER_HOUR = envint("XINQIAO_CODES_PER_HOUR", 5, minimum=1)
+XINQIAO_CODE_LOCK_MINUTES = envint("XINQIAO_CODE_LOCK_MINUTES", 30, minimum=1)
+# A call-back request waiting longer than this is shown as late on the hotline's queue.
+XINQIAO_CALLBACK_TARGET_MINUTES = envint("XINQIAO_CALLBACK_TARGET_MINUTES", 15, minimum=1)
+
 # --- notifications (xinqiao/notify, docs/deployment.md "Notifications") ------------------------
 # Every notification is shown in the app; these external channels send a copy as well. Each is
 # off unless listed here, and a listed channel without its address refuses start-up.
