@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from xinqiao.assessments.models import (
     TOKEN_PURPOSE,
     Assessment,
+    AssessmentChannel,
     AssessmentMode,
     AssessmentStatus,
     Campaign,
@@ -597,3 +598,105 @@ def _complete(assessment: Assessment) -> None:
             invitation.used_at = assessment.completed_at
             invitation.save(update_fields=["used_at"])
     _after_completion(assessment, None)
+
+
+# --- the public portal (issue #8 item 4): anonymous, no link, no campaign ------------------
+
+
+def portal_resumable(unit: Unit, resume_key: str) -> Assessment | None:
+    """The portal visitor's latest assessment in this browser on ``unit``'s portal (found only
+    through the resume key: nobody else can reach it), unfinished or finished."""
+    if not resume_key:
+        return None
+    return (
+        Assessment.objects.filter(
+            channel=AssessmentChannel.PORTAL,
+            unit=unit,
+            resume_digest=digest_token(resume_key),
+        )
+        .exclude(status=AssessmentStatus.ENTERED_IN_ERROR)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def begin_portal_assessment(
+    *,
+    unit: Unit,
+    instrument: str,
+    respondent: str,
+    resume_key: str,
+    under_14: bool,
+    language: str = "zh",
+) -> Assessment:
+    """An anonymous self-assessment on ``unit``'s portal (issue #8 item 4): no name, no birth
+    date, no file. The visitor has read what happens to the answers and agreed; a child under
+    14 only with a parent or guardian (PIPL Art. 31: the visitor says so, nothing else is
+    asked). Answered with ``save_answer`` / ``step_back`` / ``finish_self_assessment``."""
+    definition = instrument_or_error(instrument)
+    if not unit.is_active:
+        raise ValidationError({"unit": _("This unit is deactivated.")})
+    if respondent not in Respondent.values:
+        raise ValidationError({"respondent": _("Say who is answering.")})
+    if under_14 and respondent != Respondent.GUARDIAN:
+        raise ValidationError(
+            {
+                "respondent": _(
+                    "You are under 14: please ask your parent or guardian to read this with you "
+                    "and agree."
+                )
+            }
+        )
+    if not resume_key:
+        raise ValueError("a portal assessment needs a resume key")
+    existing = portal_resumable(unit, resume_key)
+    if (
+        existing is not None
+        and existing.status == AssessmentStatus.IN_PROGRESS
+        and existing.instrument == definition.code
+    ):
+        return existing
+    return Assessment.objects.create(
+        person=None,
+        unit=unit,
+        instrument=definition.code,
+        instrument_version=str(definition.meta.get("version") or ""),
+        mode=AssessmentMode.SELF_SERVICE,
+        channel=AssessmentChannel.PORTAL,
+        language="zh" if language.startswith("zh") else "en",
+        answers=[None] * len(definition.items),
+        respondent=respondent,
+        resume_digest=digest_token(resume_key),
+    )
+
+
+@transaction.atomic
+def request_assessment_callback(*, assessment: Assessment, phone: str, note: str = "") -> Any:
+    """The call-back offered by a serious portal result (issue #8 item 4: "after a severe
+    self-assessment result the page offers an immediate call-back"): once per assessment, and
+    only for a completed serious one. Returns the ``hotline.CallbackRequest``; ValidationError
+    on ``phone``/``note`` (nothing written) or on ``assessment``."""
+    from xinqiao.assessments.interpretation import is_serious
+    from xinqiao.hotline.callbacks import request_callback
+    from xinqiao.hotline.models import CallbackRequest, CallbackSource
+
+    # Locked: two taps on the button must not leave two requests.
+    assessment = (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("unit")
+        .get(pk=assessment.pk)
+    )
+    if assessment.status != AssessmentStatus.COMPLETED or not is_serious(assessment):
+        raise ValidationError({"assessment": _("A call-back is offered after a serious result.")})
+    if CallbackRequest.objects.filter(assessment=assessment).exists():
+        raise ValidationError(
+            {"assessment": _("You have already asked for a call-back: we will call you soon.")}
+        )
+    return request_callback(
+        unit=assessment.unit,
+        phone=phone,
+        source=CallbackSource.SELF_ASSESSMENT,
+        note=note,
+        assessment=assessment,
+    )

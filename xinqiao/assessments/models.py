@@ -48,6 +48,14 @@ class AssessmentMode(models.TextChoices):
     SELF_SERVICE = "self_service", _("Self-assessment (link or QR code)")
 
 
+class AssessmentChannel(models.TextChoices):
+    """Where a self-service assessment came in. The public portal (issue #8 item 4) takes
+    anonymous assessments outside any campaign: no file, no link, only the portal's unit."""
+
+    DIRECT = "", _("On a file, or through a link")
+    PORTAL = "portal", _("The public portal")
+
+
 class Respondent(models.TextChoices):
     SELF = "self", _("The person")
     GUARDIAN = "guardian", _("A guardian, with the person")
@@ -231,6 +239,9 @@ class Assessment(models.Model):
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="assessments"
     )
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=AssessmentChannel.choices, blank=True, default=""
+    )
     # Hash of the resume key kept in the respondent's browser (self-service only).
     resume_digest = models.CharField(max_length=64, blank=True, editable=False)
     started_at = models.DateTimeField(auto_now_add=True)
@@ -259,9 +270,21 @@ class Assessment(models.Model):
                     & ~Q(band_code="")
                 ),
             ),
+            # Anonymous only in a campaign, or on the public portal (issue #8 item 4).
             models.CheckConstraint(
-                name="assessment_anonymous_only_in_a_campaign",
-                condition=Q(person__isnull=False) | Q(campaign__isnull=False),
+                name="assessment_anonymous_in_a_campaign_or_the_portal",
+                condition=Q(person__isnull=False) | Q(campaign__isnull=False) | Q(channel="portal"),
+            ),
+            # A portal assessment is anonymous self-service, outside any link or campaign.
+            models.CheckConstraint(
+                name="assessment_portal_is_anonymous_self_service",
+                condition=~Q(channel="portal")
+                | (
+                    Q(person__isnull=True)
+                    & Q(invitation__isnull=True)
+                    & Q(campaign__isnull=True)
+                    & Q(mode="self_service")
+                ),
             ),
             # A personal link is single-use: one assessment per personal invitation.
             models.UniqueConstraint(
