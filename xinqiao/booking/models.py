@@ -118,6 +118,8 @@ class AppointmentStatus(models.TextChoices):
 class Channel(models.TextChoices):
     STAFF = "staff", _("Booked by staff")
     SELF = "self", _("Booked by the person through their link")
+    # Issue #8: booked by the person on the public portal, signed in with a light account.
+    PORTAL = "portal", _("Booked by the person on the public portal")
 
 
 class Appointment(models.Model):
