@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.urls import URLPattern
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -260,3 +261,6 @@ def remember_message(*, account: PortalAccount, message: MailboxMessage) -> None
     """Link a mailbox thread written while signed in to the account (idempotent)."""
     with transaction.atomic():
         AccountMessage.objects.get_or_create(message=message, defaults={"account": account})
+
+
+urlpatterns: list[URLPattern] = []
