@@ -354,12 +354,13 @@ def stats(request: HttpRequest, article_id: uuid.UUID) -> HttpResponse:
         _shown(row)
         for row in _totals(rows.values("unit__name", "unit__path")).order_by("unit__path")
     ]
+    since = timezone.localdate() - timedelta(days=RECENT_DAYS - 1)
     total = _shown(
-        dict(
-            _totals(rows.values("article"))
-            .values("views_all", "completions_all", "views_recent", "completions_recent")
-            .first()
-            or {}
+        rows.aggregate(
+            views_all=Sum("views"),
+            completions_all=Sum("completions"),
+            views_recent=Sum("views", filter=Q(day__gte=since)),
+            completions_recent=Sum("completions", filter=Q(day__gte=since)),
         )
     )
     return render(
