@@ -280,9 +280,15 @@ def offers(
 def serving(person: Person) -> list[tuple[Any, Unit]]:
     """(counsellor, unit) pairs receiving in the person's unit or a unit above it, where the
     counsellor may publish availability."""
+    return serving_unit(person.unit)
+
+
+def serving_unit(unit: Unit) -> list[tuple[Any, Unit]]:
+    """(counsellor, unit) pairs receiving in ``unit`` or a unit above it (issue #8: the
+    portal of a unit shows its counsellors' free slots before there is a person file)."""
     rows = (
         AvailabilityWindow.objects.filter(
-            unit__path__in=person.unit.ancestor_paths(), counsellor__is_active=True
+            unit__path__in=unit.ancestor_paths(), counsellor__is_active=True
         )
         .select_related("counsellor", "unit")
         .order_by("unit__depth", "counsellor__username")
@@ -313,6 +319,23 @@ def offers_for(
         found += offers(
             counsellor=who,
             unit=unit,
+            first_day=today,
+            last_day=today + timedelta(days=days - 1),
+            now=now,
+        )
+    return sorted(found, key=lambda o: (o.start, o.counsellor.username))
+
+
+def offers_in(unit: Unit, *, days: int = BOOKING_DAYS, now: datetime | None = None) -> list[Offer]:
+    """Free slots of the counsellors serving ``unit`` (and the units above it), in time order,
+    for the next ``days`` days: what the unit's public portal offers (issue #8 item 4)."""
+    now = now or timezone.now()
+    today = now.astimezone(tz()).date()
+    found: list[Offer] = []
+    for who, where in serving_unit(unit):
+        found += offers(
+            counsellor=who,
+            unit=where,
             first_day=today,
             last_day=today + timedelta(days=days - 1),
             now=now,

@@ -28,6 +28,7 @@ from xinqiao.hotline import mailbox_actions as actions
 from xinqiao.hotline.mailbox_forms import CodeForm, FollowUpForm, WriteForm
 from xinqiao.hotline.models import MailboxMessage, MessageStatus
 from xinqiao.lib.ratelimit import hit
+from xinqiao.portal.accounts import current_account, remember_message
 
 app_name = "mailbox"
 
@@ -132,6 +133,10 @@ def write(request: HttpRequest, code: str) -> HttpResponse:
     except ValidationError as exc:
         _field_errors(form, exc)
         return _page(request, "write.html", {"unit": unit, "form": form}, status=400)
+    # Issue #8: written while signed in to a portal light account → on the writer's "my page".
+    account = current_account(request)
+    if account is not None:
+        remember_message(account=account, message=message)
     return _page(request, "sent.html", {"unit": unit, "message": message, "reference": reference})
 
 

@@ -24,25 +24,38 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
-from django.urls import URLPattern
-from django.utils import timezone
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from xinqiao.audit.log import client_ip
+from xinqiao.booking.actions import cancel
+from xinqiao.booking.models import Appointment
 from xinqiao.fields import blind_index
+from xinqiao.lib.ratelimit import hit
 from xinqiao.people.actions import phone_index
 from xinqiao.people.idcard import InvalidNumber, normalise_phone
+from xinqiao.people.models import Person
 from xinqiao.portal import otp, sms
 from xinqiao.portal.models import (
     AccountAssessment,
     AccountMessage,
+    AccountPerson,
     PortalAccount,
+    PortalPage,
     SignInCode,
 )
+from xinqiao.portal.page import portal_view, render_portal
 
 if TYPE_CHECKING:
     from xinqiao.assessments.models import Assessment
@@ -263,4 +276,296 @@ def remember_message(*, account: PortalAccount, message: MailboxMessage) -> None
         AccountMessage.objects.get_or_create(message=message, defaults={"account": account})
 
 
-urlpatterns: list[URLPattern] = []
+# --- what "my page" shows (every read starts from the account) ---------------------------------
+
+
+def account_people(account: PortalAccount) -> QuerySet[Person]:
+    return Person.objects.filter(
+        pk__in=AccountPerson.objects.filter(account=account).values("person")
+    )
+
+
+def account_appointments(account: PortalAccount) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(person__in=account_people(account)).select_related(
+        "counsellor", "unit"
+    )
+
+
+def access_appointment(account: PortalAccount, appointment_id: Any) -> Appointment:
+    """The account's own appointment; 404 for any other (the same as "does not exist")."""
+    appointment = account_appointments(account).filter(pk=appointment_id).first()
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+def account_messages(account: PortalAccount) -> QuerySet[MailboxMessage]:
+    from xinqiao.hotline.models import MailboxMessage
+
+    return (
+        MailboxMessage.objects.filter(
+            pk__in=AccountMessage.objects.filter(account=account).values("message")
+        )
+        .select_related("unit")
+        .order_by("-created_at")
+    )
+
+
+def access_message(account: PortalAccount, message_id: Any) -> MailboxMessage:
+    message = account_messages(account).filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    return message
+
+
+def account_results(account: PortalAccount) -> list[dict[str, Any]]:
+    """Completed self-assessments with the kind respondent message (never a raw clinical label
+    for a serious result: ``respondent_message`` leaves the label out then)."""
+    from xinqiao.assessments.interpretation import respondent_message
+    from xinqiao.assessments.models import Assessment, AssessmentStatus
+
+    rows = Assessment.objects.filter(
+        pk__in=AccountAssessment.objects.filter(account=account).values("assessment"),
+        status=AssessmentStatus.COMPLETED,
+    ).order_by("-completed_at")
+    zh = translation.get_language().startswith("zh")
+    results = []
+    for assessment in rows:
+        try:
+            instrument = assessment.instrument_definition
+            name = instrument.zh if zh else instrument.en
+        except (KeyError, LookupError):
+            name = assessment.instrument
+        results.append(
+            {"assessment": assessment, "name": name, "said": respondent_message(assessment)}
+        )
+    return results
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def _safe_next(request: HttpRequest, ref: str, value: str) -> str:
+    """Only a page of this portal (``/p/<ref>/…``) is a place to go back to."""
+    value = value or ""
+    if value.startswith(f"/p/{ref}/") and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return reverse("portal:me", args=[ref])
+
+
+def _client_limited(request: HttpRequest, scope: str, limit: int, window: int) -> bool:
+    return not hit(
+        cache,
+        scope=scope,
+        subject=client_ip(request) or "unknown",
+        limit=limit,
+        window_seconds=window,
+    )
+
+
+def _sign_in_page(
+    request: HttpRequest, ref: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    context = dict(context or {})
+    context.setdefault("next", _safe_next(request, ref, request.GET.get("next", "")))
+    context.setdefault("phone", "")
+    context.setdefault("errors", {})
+    return render_portal(request, "portal/me/sign_in.html", context, status)
+
+
+def _locked_text(until: datetime) -> str:
+    local = timezone.localtime(until)
+    return _(
+        "Too many wrong codes were entered for this number. For your safety, signing in with "
+        "it is paused until %(time)s. You can call the hotline at any time."
+    ) % {"time": f"{local:%H:%M}"}
+
+
+@portal_view(PortalPage.ME)
+def me(request: HttpRequest, ref: str) -> HttpResponse:
+    """My page when signed in, else the sign-in page (a mobile number, or a reference code)."""
+    account = current_account(request)
+    if account is None:
+        return _sign_in_page(request, ref)
+    now = timezone.now()
+    appointments = list(account_appointments(account).order_by("starts_at"))
+    upcoming = [a for a in appointments if a.is_active and a.starts_at > now]
+    past = [a for a in reversed(appointments) if a not in upcoming]
+    return render_portal(
+        request,
+        "portal/me/home.html",
+        {
+            "account": account,
+            "masked": otp.mask_phone(account.phone),
+            "upcoming": upcoming,
+            "past": past,
+            "threads": list(account_messages(account)),
+            "results": account_results(account),
+            "cancelled": request.GET.get("cancelled") == "1",
+        },
+    )
+
+
+@portal_view(PortalPage.ME)
+def send_code(request: HttpRequest, ref: str) -> HttpResponse:
+    """POST a mobile number: a code is sent (the same answer for a new and a known number)."""
+    if request.method != "POST":
+        return redirect("portal:me", ref)
+    next_url = _safe_next(request, ref, request.POST.get("next", ""))
+    phone = (request.POST.get("phone") or "").strip()[:40]
+    context: dict[str, Any] = {"next": next_url, "phone": phone}
+    if _client_limited(request, "portal-code-req", CODE_REQUESTS_PER_HOUR, 3600):
+        context["problem"] = _(
+            "Many codes were asked for from this network in the last hour. Please try again "
+            "later, or call the hotline."
+        )
+        return _sign_in_page(request, ref, context, 429)
+    try:
+        account = request_code(phone=phone, language=translation.get_language() or "zh-hans")
+    except ValidationError as exc:
+        context["errors"] = exc.message_dict
+        return _sign_in_page(request, ref, context, 400)
+    except Locked as exc:
+        context["problem"] = _locked_text(exc.until)
+        return _sign_in_page(request, ref, context, 429)
+    except TooManyCodes:
+        context["problem"] = _(
+            "Several codes were already sent to this number in the last hour. Please use the "
+            "latest one, or try again later."
+        )
+        return _sign_in_page(request, ref, context, 429)
+    request.session[SESSION_PENDING] = str(account.pk)
+    return redirect(reverse("portal:me_code", args=[ref]) + "?" + urlencode({"next": next_url}))
+
+
+@portal_view(PortalPage.ME)
+def enter_code(request: HttpRequest, ref: str) -> HttpResponse:
+    """Enter the 6-digit code sent to the number."""
+    pending = request.session.get(SESSION_PENDING)
+    account = PortalAccount.objects.filter(pk=pending).first() if pending else None
+    if account is None:
+        return redirect("portal:me", ref)
+    source = request.POST if request.method == "POST" else request.GET
+    next_url = _safe_next(request, ref, source.get("next", ""))
+    context: dict[str, Any] = {
+        "next": next_url,
+        "masked": otp.mask_phone(account.phone),
+        "errors": {},
+        "minutes": settings.XINQIAO_CODE_MINUTES,
+    }
+    if request.method != "POST":
+        return render_portal(request, "portal/me/code.html", context)
+    if _client_limited(request, "portal-code-try", CODE_ENTRIES_PER_10_MIN, 600):
+        context["problem"] = _("Too many tries from this network. Please wait ten minutes.")
+        return render_portal(request, "portal/me/code.html", context, 429)
+    entered = request.POST.get("code", "")
+    if not otp.normalise_code(entered):
+        context["errors"] = {"code": [_("Enter the 6 digits of the code.")]}
+        return render_portal(request, "portal/me/code.html", context, 400)
+    result = check_code(account=account, code=entered)
+    if result.outcome == "ok":
+        sign_in(request, account)
+        return redirect(next_url)
+    if result.outcome == "locked":
+        context["problem"] = _locked_text(result.until or timezone.now())
+        context["void"] = True
+        return render_portal(request, "portal/me/code.html", context, 429)
+    if result.outcome == "none" or result.void:
+        context["void"] = True
+        context["problem"] = _(
+            "This code can no longer be used (too many wrong tries, or it expired). Please ask "
+            "for a new code."
+        )
+        return render_portal(request, "portal/me/code.html", context, 400)
+    context["errors"] = {"code": [_("This code is not right. Please check the text message.")]}
+    return render_portal(request, "portal/me/code.html", context, 400)
+
+
+@portal_view(PortalPage.ME)
+def sign_out_view(request: HttpRequest, ref: str) -> HttpResponse:
+    if request.method == "POST":
+        sign_out(request)
+    return redirect("portal:me", ref)
+
+
+def signed_in_or_redirect(request: HttpRequest, ref: str) -> PortalAccount | HttpResponse:
+    account = current_account(request)
+    if account is None:
+        return redirect(
+            reverse("portal:me", args=[ref]) + "?" + urlencode({"next": request.get_full_path()})
+        )
+    return account
+
+
+@portal_view(PortalPage.ME)
+def cancel_booking(request: HttpRequest, ref: str, appointment_id: Any) -> HttpResponse:
+    """Cancel one's own upcoming appointment, with a reason (R-BOOK)."""
+    account = signed_in_or_redirect(request, ref)
+    if isinstance(account, HttpResponse):
+        return account
+    appointment = access_appointment(account, appointment_id)
+    context: dict[str, Any] = {"appointment": appointment, "errors": {}, "reason": ""}
+    if not appointment.is_active or appointment.starts_at <= timezone.now():
+        context["closed"] = True
+        return render_portal(request, "portal/me/cancel.html", context, 409)
+    if request.method != "POST":
+        return render_portal(request, "portal/me/cancel.html", context)
+    reason = (request.POST.get("reason") or "").strip()
+    context["reason"] = reason
+    try:
+        cancel(acting_user=None, appointment=appointment, reason=reason)
+    except ValidationError as exc:
+        context["errors"] = exc.message_dict
+        return render_portal(request, "portal/me/cancel.html", context, 400)
+    return redirect(reverse("portal:me", args=[ref]) + "?cancelled=1")
+
+
+@portal_view(PortalPage.ME)
+def thread_view(request: HttpRequest, ref: str, message_id: Any) -> HttpResponse:
+    """One's own mailbox thread, without the reference code (written while signed in); writing
+    again goes through ``mailbox_actions.follow_up`` like the code page."""
+    from xinqiao.hotline import mailbox_actions
+    from xinqiao.hotline.models import MessageStatus
+
+    account = signed_in_or_redirect(request, ref)
+    if isinstance(account, HttpResponse):
+        return account
+    message = access_message(account, message_id)
+    closed = message.status == MessageStatus.CLOSED
+    context: dict[str, Any] = {"message": message, "closed": closed, "errors": {}, "body": ""}
+    status = 200
+    if request.method == "POST" and not closed:
+        body = request.POST.get("body", "")
+        if _client_limited(request, "mailbox-h", settings.XINQIAO_MAILBOX_WRITES_PER_HOUR, 3600):
+            context["problem"] = _("Many messages were sent from this network. Please wait.")
+            status = 429
+        else:
+            try:
+                mailbox_actions.follow_up(message=message, body=body)
+            except ValidationError as exc:
+                context["errors"] = exc.message_dict
+                context["body"] = body
+                status = 400
+            else:
+                return redirect(reverse("portal:me_message", args=[ref, message.pk]) + "?sent=1")
+        message.refresh_from_db()
+    context["entries"] = mailbox_actions.thread(message)
+    context["sent"] = request.GET.get("sent") == "1"
+    context["waiting"] = message.status in (MessageStatus.QUEUED, MessageStatus.IN_PROGRESS)
+    return render_portal(request, "portal/me/thread.html", context, status)
+
+
+urlpatterns: list[URLPattern] = [
+    path("<str:ref>/me/", me, name="me"),
+    path("<str:ref>/me/sign-in/", send_code, name="me_sign_in"),
+    path("<str:ref>/me/code/", enter_code, name="me_code"),
+    path("<str:ref>/me/sign-out/", sign_out_view, name="me_sign_out"),
+    path(
+        "<str:ref>/me/bookings/<uuid:appointment_id>/cancel/",
+        cancel_booking,
+        name="me_cancel",
+    ),
+    path("<str:ref>/me/messages/<uuid:message_id>/", thread_view, name="me_message"),
+]
