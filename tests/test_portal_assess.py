@@ -280,6 +280,7 @@ class ResultTests(PortalAssessTestCase):
         self.assertEqual(callback.phone, "13800000000")
         body = self.client.get(response["Location"]).content.decode()
         self.assertIn("We will call you back.", body)
+        self.assertIn("A counsellor will call you within 15 minutes.", body)
         self.assertNotIn(self.callback_form("phq9"), body)
         # A second request says it was already asked for, and writes nothing.
         again = self.client.post(self.url("assess_callback", "phq9"), {"phone": "13900000000"})

@@ -429,6 +429,7 @@ def _result_page(
             "phone": request.POST.get("phone", "")[:40] if request.method == "POST" else "",
             "note": request.POST.get("note", "")[:MAX_NOTE] if request.method == "POST" else "",
             "max_note": MAX_NOTE,
+            "minutes": settings.XINQIAO_CALLBACK_TARGET_MINUTES,
         },
         status=status,
     )
