@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -268,3 +268,21 @@ class MyPageTests(PortalAccountCase):
         self.assertNotContains(page, str(assessment.total))
         other = self.sign_in(phone=OTHER_PHONE)
         self.assertNotContains(other.get(self.base, **EN), "Thank you for telling us")
+
+
+class DemoTests(PortalAccountCase):
+    def test_the_demo_account_has_a_booking_and_a_thread_on_my_page(self):
+        from xinqiao.booking.actions import WindowInput, publish_availability
+        from xinqiao.portal.demo_accounts import DEMO_PHONE, add_demo_accounts
+
+        publish_availability(
+            acting_user=self.c1_counsellor,
+            unit=self.c1,
+            windows=[WindowInput(weekday=0, start=time(9), end=time(12))],
+        )
+        account = add_demo_accounts(self.demo)
+        self.assertIsNotNone(account)
+        client = self.sign_in(phone=DEMO_PHONE)
+        page = client.get(self.base)
+        self.assertContains(page, "/me/bookings/")
+        self.assertContains(page, "/me/messages/")

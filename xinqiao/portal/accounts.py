@@ -147,7 +147,7 @@ def clean_mobile(value: str) -> str:
     return number
 
 
-def _account_for(number: str) -> PortalAccount:
+def account_for(number: str) -> PortalAccount:
     index = phone_index(number)
     account = PortalAccount.objects.filter(phone_index=index).first()
     if account is not None:
@@ -170,7 +170,7 @@ def request_code(*, phone: str, language: str, now: datetime | None = None) -> P
     ``Locked`` or ``TooManyCodes``."""
     number = clean_mobile(phone)
     now = now or timezone.now()
-    account = _account_for(number)
+    account = account_for(number)
     code = otp.new_code()
     with transaction.atomic():
         account = PortalAccount.objects.select_for_update().get(pk=account.pk)
