@@ -18,7 +18,7 @@ from xinqiao.hotline.models import CallbackRequest, CallbackSource
 from xinqiao.instruments.library import get
 from xinqiao.portal import sms
 from xinqiao.portal.assess import PORTAL_INSTRUMENTS
-from xinqiao.portal.models import AccountAssessment, PortalAccount
+from xinqiao.portal.models import AccountAssessment, PortalAccount, PortalPage, PortalVisit
 from xinqiao.test import PersonaTestCase
 
 PHQ9_CRITICAL = [1, 2, 1, 2, 1, 1, 2, 1, 1]  # 12, moderate, item 9 = 1 (critical: serious)
@@ -380,6 +380,22 @@ class ResultTests(PortalAssessTestCase):
         self.begin()
         second = Assessment.objects.exclude(pk=first.pk).get()
         self.assertEqual(second.status, AssessmentStatus.IN_PROGRESS)
+
+
+class QualityTests(PortalAssessTestCase):
+    def test_every_page_is_light_and_counted_for_the_unit_without_a_trace_of_the_visitor(self):
+        pages = [self.client.get(self.url("assess"))]
+        pages.append(self.client.get(self.url("assess_start", "phq9")))
+        self.begin()
+        pages.append(self.client.get(self.url("assess_start", "phq9")))
+        self.answer_all(PHQ9_CRITICAL)
+        pages.append(self.client.get(self.url("assess_result", "phq9")))
+        for response in pages:
+            self.assertEqual(response.status_code, 200)
+            self.assertLess(len(response.content), 100_000)  # issue #8 item 6, before media
+            self.assertIn("no-cache", response["Cache-Control"])
+        visits = PortalVisit.objects.get(unit=self.unit, page=PortalPage.ASSESS)
+        self.assertEqual(visits.count, 4)
 
 
 class AccountTests(PortalAssessTestCase):
