@@ -362,7 +362,10 @@ class PublicationTests(ContentTestCase):
         self.assertEqual(
             list(public.published_for(self.c1, topic="sleep").filter(unit=self.c1)), [local]
         )
-        self.assertEqual(list(public.published_for(self.c1, group="student")), [local])
+        self.assertEqual(
+            list(public.published_for(self.c1, group="student").filter(unit=self.c1)), [local]
+        )
+        self.assertNotIn(local, public.published_for(self.c1, group="teacher"))
         self.assertFalse(public.published_for(self.c1, topic="nonsense").exists())
         self.assertFalse(
             public.published_for(self.c1, kind=Kind.LESSON).filter(unit=self.c1).exists()
