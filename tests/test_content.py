@@ -494,3 +494,18 @@ class CounterTests(ContentTestCase):
         self.assertEqual(
             self.article(topics=[Topic.SLEEP, Topic.GRIEF]).topic_labels, ["Sleep", "Grief"]
         )
+
+
+class DemoTests(ContentTestCase):
+    def test_demo_content_is_published_with_counts(self):
+        from xinqiao.content.demo import add_demo_content
+
+        made = add_demo_content(self.demo.city, [self.c1, self.c2], self.city_admin)
+        self.assertEqual(len(made), 4)
+        audio = next(a for a in made if a.media)
+        self.assertEqual(audio.media_kind, "audio")
+        self.assertEqual(self.client.get(audio.media_url).status_code, 200)
+        link = next(a for a in made if a.link_url)
+        self.assertIsNone(link.media_url)
+        self.assertTrue(all(a in public.published_for(self.c1) for a in made if a.unit != self.c2))
+        self.assertTrue(ArticleStat.objects.filter(unit=self.c1).exists())
