@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -239,9 +240,13 @@ class MyPageTests(PortalAccountCase):
         other = self.sign_in(phone=OTHER_PHONE)
         self.assertEqual(other.get(f"{self.base}messages/{message.pk}/").status_code, 404)
         self.assertNotContains(other.get(self.base), message.number)
+        # Not signed in: the same 404 as for a thread that does not exist, with the sign-in form.
         anonymous = Client()
-        response = anonymous.get(f"{self.base}messages/{message.pk}/")
-        self.assertEqual(response.status_code, 302)
+        response = anonymous.get(f"{self.base}messages/{message.pk}/", **EN)
+        self.assertContains(response, "Please sign in to see this page", status_code=404)
+        self.assertContains(response, f'value="{self.base}messages/{message.pk}/"', status_code=404)
+        self.assertNotContains(response, "最近睡不好", status_code=404)
+        self.assertEqual(anonymous.get(f"{self.base}messages/{uuid.uuid4()}/").status_code, 404)
 
     def test_a_message_written_without_signing_in_is_linked_to_nobody(self):
         self.write(Client())

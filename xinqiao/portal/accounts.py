@@ -490,8 +490,19 @@ def sign_out_view(request: HttpRequest, ref: str) -> HttpResponse:
     return redirect("portal:me", ref)
 
 
-def signed_in_or_redirect(request: HttpRequest, ref: str) -> PortalAccount | HttpResponse:
+def signed_in_or_redirect(
+    request: HttpRequest, ref: str, *, own_item: bool = False
+) -> PortalAccount | HttpResponse:
+    """The signed-in account, or the way to sign in (coming back here afterwards). A page of
+    one of the account's own items (``own_item``) answers not signed in exactly as for an item
+    that does not exist: 404, here with the sign-in form (never a dead end)."""
     account = current_account(request)
+    if account is None and own_item:
+        context = {
+            "next": _safe_next(request, ref, request.path),
+            "problem": _("Please sign in to see this page."),
+        }
+        return _sign_in_page(request, ref, context, 404)
     if account is None:
         return redirect(
             reverse("portal:me", args=[ref]) + "?" + urlencode({"next": request.get_full_path()})
@@ -502,7 +513,7 @@ def signed_in_or_redirect(request: HttpRequest, ref: str) -> PortalAccount | Htt
 @portal_view(PortalPage.ME)
 def cancel_booking(request: HttpRequest, ref: str, appointment_id: Any) -> HttpResponse:
     """Cancel one's own upcoming appointment, with a reason (R-BOOK)."""
-    account = signed_in_or_redirect(request, ref)
+    account = signed_in_or_redirect(request, ref, own_item=True)
     if isinstance(account, HttpResponse):
         return account
     appointment = access_appointment(account, appointment_id)
@@ -529,7 +540,7 @@ def thread_view(request: HttpRequest, ref: str, message_id: Any) -> HttpResponse
     from xinqiao.hotline import mailbox_actions
     from xinqiao.hotline.models import MessageStatus
 
-    account = signed_in_or_redirect(request, ref)
+    account = signed_in_or_redirect(request, ref, own_item=True)
     if isinstance(account, HttpResponse):
         return account
     message = access_message(account, message_id)

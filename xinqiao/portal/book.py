@@ -248,7 +248,7 @@ def confirm(request: HttpRequest, ref: str) -> HttpResponse:
 
 @portal_view(PortalPage.BOOK)
 def done(request: HttpRequest, ref: str, appointment_id: Any) -> HttpResponse:
-    account = signed_in_or_redirect(request, ref)
+    account = signed_in_or_redirect(request, ref, own_item=True)
     if isinstance(account, HttpResponse):
         return account
     appointment = access_appointment(account, appointment_id)
