@@ -9,14 +9,20 @@ from datetime import datetime, time
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 from django.core.cache import cache
 from django.test import Client
 
+from tests.test_browser import (  # noqa: F401 -- the browser fixture
+    browser,
+    serious_accessibility_problems,
+)
 from xinqiao.booking import actions
 from xinqiao.booking.actions import SlotTaken, WindowInput
 from xinqiao.booking.models import Appointment, AppointmentStatus
 from xinqiao.notify.models import Notification
+from xinqiao.ops.demo import build_demo_city
 from xinqiao.orgs.models import Unit
 from xinqiao.people.models import EventKind, Person, PersonEvent
 from xinqiao.portal import sms
@@ -230,3 +236,70 @@ class MyBookingsTests(PortalBookingCase):
         self.assertEqual(caught.exception.offers[0].start, datetime(2026, 12, 7, 9, 50, tzinfo=TZ))
         self.assertEqual(Person.objects.count(), people)
         self.assertFalse(AccountPerson.objects.filter(account=second).exists())
+
+
+# --- in a real browser at phone size, without JavaScript (issue #8 "Done when") -------------
+
+
+@pytest.mark.browser
+@pytest.mark.enable_socket
+@pytest.mark.django_db(transaction=True)
+def test_booking_a_slot_on_a_phone_without_javascript(live_server, browser):  # noqa: F811
+    cache.clear()
+    sms.sent.clear()
+    demo = build_demo_city()
+    unit, counsellor = demo.communities[0], demo.users["c1_counsellor"]
+    actions.publish_availability(
+        acting_user=counsellor,
+        unit=unit,
+        windows=[WindowInput(weekday=d, start=time(8), end=time(20)) for d in range(7)],
+    )
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", java_script_enabled=False
+    )
+    page = context.new_page()
+    problems: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        # axe-core needs script: a second, scripted context looks at the same page.
+        checker = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        checker.add_cookies(context.cookies())
+        other = checker.new_page()
+        other.goto(page.url)
+        found = serious_accessibility_problems(other)
+        if found:
+            problems[name] = found
+        checker.close()
+
+    page.goto(f"{live_server.url}/p/{unit.pk}/book/")
+    check("start")
+    page.locator("a.button[href*='/book/confirm/']").first.click()
+    assert "/me/" in page.url  # sign in first, the slot kept in "next"
+    check("sign-in")
+    page.fill("#id_phone", "13900005555")
+    page.locator("form[action$='/me/sign-in/'] button[type=submit]").click()
+    assert "/me/code/" in page.url
+    check("code")
+    page.fill("#id_code", sms.sent[-1].code)
+    page.locator("form[action$='/me/code/'] button[type=submit]").click()
+    assert "/book/confirm/" in page.url
+    check("confirm")
+    page.fill("#id_name", "小周")
+    page.locator("form[action$='/book/confirm/'] button[type=submit]").click()
+    assert "/book/done/" in page.url
+    appointment = Appointment.objects.get()
+    assert appointment.channel == "portal"
+    assert appointment.person.unit == unit
+    assert appointment.reference in page.content()
+    check("done")
+    page.goto(f"{live_server.url}/p/{unit.pk}/me/")
+    assert f"/me/bookings/{appointment.pk}/cancel/" in page.content()
+    check("my page")
+    page.goto(f"{live_server.url}/p/{unit.pk}/me/bookings/{appointment.pk}/cancel/")
+    check("cancel")
+    page.fill("#id_reason", "临时有事")
+    page.locator("form button[type=submit].primary").click()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert problems == {}
+    context.close()
