@@ -195,6 +195,14 @@ class CodeTests(PortalAccountCase):
             response = self.ask_code(Client(), **EN)
         self.assertContains(response, "could not send the code", status_code=400)
         self.assertIsNotNone(SignInCode.objects.get().voided_at)
+        with mock.patch("xinqiao.notify.channels.post_json", return_value=b"") as post:
+            self.assertEqual(self.ask_code(Client()).status_code, 302)
+        url, payload = post.call_args.args
+        self.assertEqual(url, "http://127.0.0.1:9/sms")
+        self.assertEqual(payload["to"], PHONE)
+        self.assertRegex(payload["text"], r"\d{6}")
+        self.assertEqual(post.call_args.kwargs["headers"]["Authorization"], "Bearer t")
+        self.assertEqual(sms.sent, [])  # the console outbox is for the console adapter
 
     def test_next_only_goes_to_this_portal(self):
         client = Client()
@@ -291,3 +299,20 @@ class DemoTests(PortalAccountCase):
         page = client.get(self.base)
         self.assertContains(page, "/me/bookings/")
         self.assertContains(page, "/me/messages/")
+
+
+class WeightTests(PortalAccountCase):
+    def test_the_account_pages_are_light_and_work_as_plain_forms(self):
+        client = Client()
+        pages = [client.get(self.base)]
+        self.ask_code(client)
+        pages.append(client.get(f"{self.base}code/"))
+        self.enter(client, last_code())
+        pages.append(client.get(self.base))
+        for page in pages:
+            self.assertEqual(page.status_code, 200)
+            body = page.content.decode()
+            self.assertLess(len(page.content), 100_000)  # issue #8: under 100 KB before media
+            self.assertNotIn("<script", body)
+            self.assertIn('name="viewport"', body)
+            self.assertEqual(page["Cache-Control"].count("no-store"), 1)

@@ -163,6 +163,7 @@ class BookingFlowTests(PortalBookingCase):
         self.assertEqual(Person.objects.count(), people)  # no file left behind
         second_account = PortalAccount.objects.exclude(pk=AccountPerson.objects.get().account_id)
         self.assertFalse(AccountPerson.objects.filter(account__in=second_account).exists())
+        self.assertEqual(second.get(f"{self.book_url}confirm/?c=nonsense&at=1").status_code, 400)
         # Opening the taken slot's link says the same.
         self.assertContains(
             second.get(self.slot_url(), **EN), "just taken by someone else", status_code=409

@@ -200,8 +200,11 @@ def confirm(request: HttpRequest, ref: str) -> HttpResponse:
         return account
     offer, counsellor = _chosen(request)
     if offer is None:
-        # Gone since the list was shown (or never there): the list, saying so.
-        return _start_page(request, ref, taken=counsellor is not None, status=409)
+        # Gone since the list was shown: the list, saying so; a link naming no counsellor
+        # (mistyped, cut off) is simply the list.
+        if counsellor is None:
+            return _start_page(request, ref, status=400)
+        return _start_page(request, ref, taken=True, status=409)
     existing = AccountPerson.objects.filter(account=account, unit=_unit(request)).first()
     context: dict[str, Any] = {
         "offer": offer,
