@@ -14,8 +14,9 @@ import time_machine
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from xinqiao.content import actions, public
@@ -509,3 +510,73 @@ class DemoTests(ContentTestCase):
         self.assertIsNone(link.media_url)
         self.assertTrue(all(a in public.published_for(self.c1) for a in made if a.unit != self.c2))
         self.assertTrue(ArticleStat.objects.filter(unit=self.c1).exists())
+
+
+class EditTests(ContentTestCase):
+    def test_editor_replaces_and_removes_the_media_of_a_lesson(self):
+        lesson = self.lesson()
+        old_name = lesson.media.name
+        storage = lesson.media.storage
+        client = self.english_client_for(self.c1_worker)
+        page = client.get(f"/content/{lesson.pk}/edit")
+        self.assertContains(page, "请跟着声音慢慢吸气")
+        data = self.form_data(transcript_zh="新的文字稿", media_file=wav_upload("again.wav"))
+        data.pop("unit")
+        with self.captureOnCommitCallbacks(execute=True):
+            response = client.post(f"/content/{lesson.pk}/edit", data)
+        self.assertEqual(response.status_code, 302, response.content.decode()[:2000])
+        lesson.refresh_from_db()
+        self.assertEqual(lesson.transcript_zh, "新的文字稿")
+        self.assertTrue(storage.exists(lesson.media.name))
+        if lesson.media.name != old_name:
+            self.assertFalse(storage.exists(old_name))
+        # Removing the file without a link would leave the lesson without media: refused.
+        data = self.form_data(transcript_zh="新的文字稿", remove_media="on")
+        data.pop("unit")
+        refused = client.post(f"/content/{lesson.pk}/edit", data)
+        self.assertEqual(refused.status_code, 400)
+        self.assertIn("media_file", refused.context["form"].errors)
+        data["link_url"] = "https://example.org/lesson"
+        with self.captureOnCommitCallbacks(execute=True):
+            self.assertEqual(client.post(f"/content/{lesson.pk}/edit", data).status_code, 302)
+        lesson.refresh_from_db()
+        self.assertFalse(lesson.media)
+        self.assertEqual(lesson.media_kind, "")
+        self.assertEqual(
+            self.client_for(self.c1_worker).get(f"/content/media/{lesson.pk}").status_code, 404
+        )
+
+    def test_edit_keeps_the_status_and_the_change_log_names_the_editor(self):
+        from auditlog.models import LogEntry
+
+        article = self.article()
+        actions.publish_article(acting_user=self.c1_worker, article=article)
+        client = self.client_for(self.street_admin)
+        data = self.form_data(title_zh="改过的标题")
+        data.pop("unit")
+        self.assertEqual(client.post(f"/content/{article.pk}/edit", data).status_code, 302)
+        article.refresh_from_db()
+        self.assertEqual((article.title_zh, article.status), ("改过的标题", Status.PUBLISHED))
+        self.assertEqual(article.updated_by, self.street_admin)
+        entry = LogEntry.objects.get_for_object(article).order_by("-pk").first()
+        self.assertIsNotNone(entry)
+        self.assertEqual(entry.actor, self.street_admin)
+
+    def test_list_filters_and_a_constant_number_of_queries(self):
+        for n in range(3):
+            self.article(title_zh=f"列表文章{n}", topics=["grief"])
+        client = self.client_for(self.c1_worker)
+        client.get("/content/")  # warm the session
+        with CaptureQueriesContext(connection) as few:
+            client.get("/content/?topic=grief")
+        for n in range(3, 9):
+            self.article(title_zh=f"列表文章{n}", topics=["grief"])
+        with CaptureQueriesContext(connection) as many:
+            page = client.get("/content/?topic=grief")
+        self.assertEqual(len(many), len(few))
+        html = page.content.decode()
+        self.assertIn("列表文章2", html)
+        self.assertIn("失去亲人之后", html)  # the built-in grief article
+        self.assertNotIn("慢呼吸", html)
+        lessons = client.get("/content/?kind=lesson").content.decode()
+        self.assertNotIn("列表文章", lessons)

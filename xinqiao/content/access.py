@@ -33,7 +33,7 @@ def is_editor(user: Any) -> bool:
 
 def articles_in_scope(user: Any) -> QuerySet[Article]:
     """Built-ins for every editor, plus the articles of units in the user's editing scope."""
-    base = Article.objects.select_related("unit", "created_by", "updated_by")
+    base = Article.objects.select_related("unit__parent", "created_by", "updated_by")
     if not scope_paths(user, Action.CONTENT_EDIT):
         return base.none()
     local = scoped(Article.objects.filter(unit__isnull=False), user, Action.CONTENT_EDIT)

@@ -159,7 +159,6 @@ def _refuse_large(request: HttpRequest, kind: str, article: Article | None) -> H
     if kind == Kind.LESSON:
         kwargs["has_media"] = bool(article and article.media)
     form = _form_class(kind)(initial=initial_for(article) if article else None, **kwargs)
-    form.is_bound = False
     message = _("The file is too large: at most %(mb)d MB. Nothing was saved.") % {
         "mb": max_media_bytes() // (1024 * 1024)
     }
