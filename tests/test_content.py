@@ -320,6 +320,13 @@ class PublicationTests(ContentTestCase):
             self.assertIn(article, public.published_for(self.c1))
             self.assertEqual(public.find_published(self.c1, str(article.pk)), article)
         self.assertIn(article, public.published_for(self.c1, now=at))
+        client = self.client_for(self.c1_worker)
+        self.assertContains(client.get("/content/?status=scheduled"), "定时文章")
+        self.assertNotContains(client.get("/content/?status=published"), "定时文章")
+        with time_machine.travel(at + timedelta(seconds=1), tick=False):
+            client = self.client_for(self.c1_worker)  # a fresh session (idle timeout)
+            self.assertContains(client.get("/content/?status=published"), "定时文章")
+            self.assertNotContains(client.get("/content/?status=scheduled"), "定时文章")
 
     def test_schedule_in_the_past_is_refused_through_the_page(self):
         article = self.article()

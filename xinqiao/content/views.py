@@ -44,7 +44,7 @@ from xinqiao.content.media import (
     serve_media,
     too_large_request,
 )
-from xinqiao.content.models import Article, ArticleStat, Kind, Status
+from xinqiao.content.models import LIVE_STATUSES, Article, ArticleStat, Kind, Status
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import require, scope_paths
@@ -125,6 +125,16 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- list -------------------------------------------------------------------------------------
+def _with_status(rows: Any, status: str) -> Any:
+    """Filter by the status shown: a scheduled article whose time has come is published."""
+    now = timezone.now()
+    if status == Status.PUBLISHED:
+        return rows.filter(status__in=LIVE_STATUSES, publish_at__lte=now)
+    if status == Status.SCHEDULED:
+        return rows.filter(status__in=LIVE_STATUSES, publish_at__gt=now)
+    return rows.filter(status=status)
+
+
 @login_required
 @require_safe
 def article_list(request: HttpRequest) -> HttpResponse:
@@ -136,7 +146,7 @@ def article_list(request: HttpRequest) -> HttpResponse:
         if data["kind"]:
             rows = rows.filter(kind=data["kind"])
         if data["status"]:
-            rows = rows.filter(status=data["status"])
+            rows = _with_status(rows, data["status"])
         if data["topic"]:
             rows = rows.filter(topics__contains=f",{data['topic']},")
     page = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
