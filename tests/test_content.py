@@ -587,3 +587,19 @@ class EditTests(ContentTestCase):
         self.assertNotIn("慢呼吸", html)
         lessons = client.get("/content/?kind=lesson").content.decode()
         self.assertNotIn("列表文章", lessons)
+
+
+class CsrfTests(ContentTestCase):
+    def test_the_upload_views_still_check_csrf(self):
+        from django.test import Client
+
+        from xinqiao.test import login
+
+        client = login(Client(enforce_csrf_checks=True), self.c1_worker)
+        response = client.post("/content/new/article", self.form_data())
+        self.assertEqual(response.status_code, 403)
+        article = self.article()
+        self.assertEqual(
+            client.post(f"/content/{article.pk}/edit", self.form_data()).status_code, 403
+        )
+        self.assertFalse(Article.objects.filter(title_zh="睡前放松").exists())
