@@ -477,6 +477,14 @@ class CallbackRequest(models.Model):
     unit = models.ForeignKey(
         "orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+"
     )
+    # The hotline centre whose queue it waits in (xinqiao.hotline.callbacks.serving_centre).
+    centre = models.ForeignKey(
+        "orgs.Unit",
+        verbose_name=_("hotline centre"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     source = models.CharField(_("source"), max_length=16, choices=CallbackSource.choices)
     phone = EncryptedTextField(_("phone number"))
     phone_index = models.CharField(max_length=64, db_index=True, editable=False)
@@ -497,6 +505,8 @@ class CallbackRequest(models.Model):
         _("status"), max_length=12, choices=CallbackStatus.choices, default=CallbackStatus.WAITING
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # What the operator noted when closing it as unreachable (free text: encrypted).
+    outcome = EncryptedTextField(_("outcome"), blank=True, default="")
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

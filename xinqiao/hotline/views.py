@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,6 +33,8 @@ from xinqiao.hotline.access import (
     may_read_notes,
     read_notes,
 )
+from xinqiao.hotline.callback_views import access_callback
+from xinqiao.hotline.callbacks import link_call
 from xinqiao.hotline.forms import RISK_QUESTIONS, CallForm, SeatForm, ShiftForm, TrainingForm
 from xinqiao.hotline.models import (
     AgeBand,
@@ -455,6 +458,9 @@ def call_new(request: HttpRequest) -> HttpResponse:
         reason = actions.refusal(request.user, centres[0] if centres else None, today)
         return render(request, "hotline/refused.html", {"reason": reason}, status=403)
     streets = _streets(allowed[0])
+    callback = None
+    if _is_uuid(request.GET.get("callback", "")):
+        callback = access_callback(request.user, request.GET["callback"])
     if request.method == "POST":
         form = CallForm(request.POST, streets=streets, centres=allowed)
         if form.is_valid():
@@ -490,9 +496,14 @@ def call_new(request: HttpRequest) -> HttpResponse:
                     person=person,
                 )
                 try:
-                    call = actions.log_call(
-                        acting_user=request.user, centre=form.centres[d["centre"]], data=data
-                    )
+                    # Logged from the call-back queue ("Reached — log the call", issue #8):
+                    # the call and the closed request commit together.
+                    with transaction.atomic():
+                        call = actions.log_call(
+                            acting_user=request.user, centre=form.centres[d["centre"]], data=data
+                        )
+                        if callback is not None:
+                            link_call(acting_user=request.user, callback=callback, call=call)
                 except PermissionDenied as exc:
                     return render(request, "hotline/refused.html", {"reason": str(exc)}, status=403)
                 except ValidationError as exc:
@@ -506,9 +517,9 @@ def call_new(request: HttpRequest) -> HttpResponse:
             initial={"started_at": _local_input(timezone.now())}, streets=streets, centres=allowed
         )
     status = 400 if form.is_bound and form.errors else 200
-    return render(
-        request, "hotline/call_form.html", _call_context(form, request, allowed), status=status
-    )
+    context = _call_context(form, request, allowed)
+    context["callback"] = callback
+    return render(request, "hotline/call_form.html", context, status=status)
 
 
 @login_required
