@@ -19,9 +19,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.audit.log import client_ip
+from xinqiao.content.models import Topic
+from xinqiao.content.public import find_published, published_for, record_completion, record_view
 from xinqiao.hotline.callbacks import MAX_NOTE, request_callback
 from xinqiao.hotline.mailbox_actions import ACCEPTING_KINDS
 from xinqiao.hotline.models import CallbackSource
@@ -88,12 +92,24 @@ def city(request: HttpRequest) -> HttpResponse:
     return redirect(name, str(unit.pk))
 
 
-def _featured(unit: Unit) -> list[Any]:
-    try:
-        from xinqiao.content.public import published_for
-    except ImportError:  # the content app is not installed yet
-        return []
-    return list(published_for(unit)[:3])
+def _lang() -> str:
+    return "en" if (get_language() or "zh-hans").startswith("en") else "zh"
+
+
+def _item(article: Any, lang: str) -> dict[str, Any]:
+    return {
+        "pk": article.pk,
+        "title": article.title_for(lang),
+        "summary": article.summary_for(lang),
+        "minutes": article.minutes,
+        "is_lesson": article.is_lesson,
+        "topics": article.topic_labels,
+    }
+
+
+def _featured(unit: Unit) -> list[dict[str, Any]]:
+    lang = _lang()
+    return [_item(a, lang) for a in published_for(unit)[:3]]
 
 
 @portal_view(PortalPage.HOME)
@@ -159,6 +175,61 @@ def help_sent(request: HttpRequest, ref: str) -> HttpResponse:
     )
 
 
+@portal_view(PortalPage.LEARN)
+def learn(request: HttpRequest, ref: str) -> HttpResponse:
+    """Lessons and articles live on this unit's portal (R-EDU), filtered by topic (GET links)."""
+    unit = request.portal.unit  # type: ignore[attr-defined]
+    topic = request.GET.get("topic", "")
+    topic = topic if topic in Topic.values else ""
+    lang = _lang()
+    items = [_item(a, lang) for a in published_for(unit, topic=topic)[:100]]
+    return render_portal(
+        request,
+        "portal/learn.html",
+        {"items": items, "topic": topic, "topics": Topic.choices},
+    )
+
+
+@portal_view(PortalPage.LEARN)
+@require_http_methods(["GET"])
+def lesson(request: HttpRequest, ref: str, article_id: Any) -> HttpResponse:
+    unit = request.portal.unit  # type: ignore[attr-defined]
+    article = find_published(unit, article_id)
+    if article is None:
+        return render_portal(request, "portal/message.html", {"kind": "no_article"}, 404)
+    record_view(article=article, unit=unit)
+    return _lesson_page(request, article, done=request.GET.get("done") == "1")
+
+
+def _lesson_page(request: HttpRequest, article: Any, *, done: bool) -> HttpResponse:
+    lang = _lang()
+    return render_portal(
+        request,
+        "portal/lesson.html",
+        {
+            "article": article,
+            "title": article.title_for(lang),
+            "summary": article.summary_for(lang),
+            # Sanitised by the content app (bleach allow-list), safe to mark safe (R-EDU).
+            "body": mark_safe(article.body_html_for(lang)),  # noqa: S308
+            "transcript": article.transcript_for(lang),
+            "done": done,
+        },
+    )
+
+
+@portal_view(PortalPage.LEARN)
+@require_POST
+def lesson_done(request: HttpRequest, ref: str, article_id: Any) -> HttpResponse:
+    """ "I finished this": one more completion for the unit (no trace of the visitor)."""
+    unit = request.portal.unit  # type: ignore[attr-defined]
+    article = find_published(unit, article_id)
+    if article is None:
+        return render_portal(request, "portal/message.html", {"kind": "no_article"}, 404)
+    record_completion(article=article, unit=unit)
+    return redirect(reverse("portal:lesson", args=[ref, article.pk]) + "?done=1")
+
+
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next", "")
     if target.startswith("/") and url_has_allowed_host_and_scheme(
@@ -187,4 +258,7 @@ urlpatterns: list[URLPattern] = [
     path("<str:ref>/help/", help_now, name="help"),
     path("<str:ref>/help/sent/", help_sent, name="help_sent"),
     path("<str:ref>/text-size", text_size, name="text_size"),
+    path("<str:ref>/learn/", learn, name="learn"),
+    path("<str:ref>/learn/<uuid:article_id>/", lesson, name="lesson"),
+    path("<str:ref>/learn/<uuid:article_id>/done", lesson_done, name="lesson_done"),
 ]
