@@ -287,7 +287,21 @@ def build_demo_city(
         add_demo_assessments(demo, rng)
         add_demo_crisis_work(demo)
         add_demo_casework()
+        add_demo_portal(demo)
     return demo
+
+
+def add_demo_portal(demo: DemoCity) -> None:
+    """The public side (issue #8): local lessons and articles beside the built-in starter set,
+    units' service phones, call-back requests waiting for the hotline, portal visit counts, and
+    one light account with a booking and a mailbox thread."""
+    from xinqiao.content.demo import add_demo_content
+    from xinqiao.portal import demo as portal_demo
+    from xinqiao.portal import demo_accounts
+
+    add_demo_content(demo.city, demo.communities, demo.users["city_admin"])
+    portal_demo.add_demo_portal(demo)
+    demo_accounts.add_demo_accounts(demo)
 
 
 def add_demo_casework() -> None:
