@@ -67,7 +67,7 @@ class RoundTripTests(MailboxTestCase):
     def test_write_answer_read_follow_up_close(self):
         page = self.writer.get(self.write_url())
         self.assertEqual(page.status_code, 200)
-        self.assertEqual(page["Referrer-Policy"], "no-referrer")
+        self.assertEqual(page["Referrer-Policy"], "same-origin")
         self.assertIn("no-cache", page["Cache-Control"])
         self.assertContains(page, settings.XINQIAO_HOTLINE_NUMBER)
         self.assertContains(page, "csrfmiddlewaretoken")
@@ -78,7 +78,7 @@ class RoundTripTests(MailboxTestCase):
         self.assertContains(sent, settings.XINQIAO_HOTLINE_NUMBER)
         self.assertContains(sent, "read by a person")
         self.assertContains(sent, "120 / 110")
-        self.assertEqual(sent["Referrer-Policy"], "no-referrer")
+        self.assertEqual(sent["Referrer-Policy"], "same-origin")
         message = MailboxMessage.objects.get()
         self.assertEqual(message.status, MessageStatus.QUEUED)
         self.assertEqual(message.unit, self.c1)
@@ -107,7 +107,7 @@ class RoundTripTests(MailboxTestCase):
         self.assertEqual(thread.status_code, 200)
         self.assertContains(thread, answer)
         self.assertContains(thread, NEUTRAL)
-        self.assertEqual(thread["Referrer-Policy"], "no-referrer")
+        self.assertEqual(thread["Referrer-Policy"], "same-origin")
 
         again = "好的，我试了几天，好一些了，但早上还是很累。"
         followed = self.writer.post("/mailbox/reply/", {"code": code, "body": again})

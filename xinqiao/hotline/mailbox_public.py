@@ -6,7 +6,7 @@ after sending shows the reference code once. ``/mailbox/reply/`` — the writer 
 The triage result is never shown to the writer. Every text is shown escaped (autoescape,
 never ``|safe``). Sending is rate-limited per client address per hour and per day; code
 entries per address per ten minutes (429 with a message in the writer's language). Pages are
-never cached and send no referrer.
+never cached and send no referrer to other sites.
 """
 
 from __future__ import annotations
@@ -39,13 +39,15 @@ CODE_TRIES_PER_10_MIN = settings.XINQIAO_MAILBOX_CODE_TRIES_PER_10_MIN
 
 
 def _private(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """No caching, no referrer: a message page must not leak through a shared phone's cache
-    or to another site."""
+    """No caching, no referrer to other sites: a message page must not leak through a shared
+    phone's cache or to another site. ("no-referrer" would also make browsers send
+    ``Origin: null`` with the page's own form posts, which the CSRF check rightly refuses: the
+    mailbox could not be written to from a real browser.)"""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return never_cache(wrapped)
