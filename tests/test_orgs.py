@@ -113,6 +113,21 @@ class UnitActionTests(PersonaTestCase):
         self.c1.refresh_from_db()
         self.assertEqual(self.c1.name, "春晖新社区")
 
+    def test_service_phone_is_set_on_the_unit_form_and_checked(self):
+        client = self.client_for(self.street_admin)
+        url = f"/org/units/{self.c1.pk}/edit/"
+        bad = client.post(url, {"name": self.c1.name, "service_phone": "电话"})
+        self.assertEqual(bad.status_code, 200)
+        self.assertContains(bad, "这似乎不是有效的电话号码")
+        self.c1.refresh_from_db()
+        self.assertEqual(self.c1.service_phone, "")
+        good = client.post(url, {"name": self.c1.name, "service_phone": "0000-555 0199"})
+        self.assertEqual(good.status_code, 302)
+        self.c1.refresh_from_db()
+        self.assertEqual(self.c1.service_phone, "0000-5550199")
+        home = self.client.get(f"/p/{self.c1.pk}/")
+        self.assertContains(home, 'href="tel:0000-5550199"')
+
 
 class RoleGrantTests(PersonaTestCase):
     def test_street_admin_grants_frontline_roles_in_their_street_only(self):

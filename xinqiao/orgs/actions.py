@@ -95,7 +95,16 @@ def create_unit(
 
 
 @transaction.atomic
-def rename_unit(*, acting_user: Any, unit: Unit, name: str, code: str | None = None) -> Unit:
+def rename_unit(
+    *,
+    acting_user: Any,
+    unit: Unit,
+    name: str,
+    code: str | None = None,
+    service_phone: str | None = None,
+) -> Unit:
+    """Rename a unit; also set its administrative code and the service telephone its portal
+    shows (issue #8 item 2), when given."""
     require(acting_user, Action.UNIT_MANAGE, unit)
     name = _clean_name(name)
     _check_sibling_name(name, unit.parent, exclude=unit)
@@ -107,9 +116,29 @@ def rename_unit(*, acting_user: Any, unit: Unit, name: str, code: str | None = N
             raise ValidationError({"code": _("This administrative code is already in use.")})
         unit.code = code
         fields.append("code")
+    if service_phone is not None:
+        unit.service_phone = _clean_service_phone(service_phone)
+        fields.append("service_phone")
     with acting(acting_user):
         unit.save(update_fields=fields)
     return unit
+
+
+def _clean_service_phone(value: str) -> str:
+    from xinqiao.people.idcard import InvalidNumber, normalise_phone
+
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        normalise_phone(value)
+    except InvalidNumber:
+        raise ValidationError(
+            {"service_phone": _("This does not look like a phone number. Check the digits.")}
+        ) from None
+    # Kept as written, without spaces (a dash may stay: "0571-87654321"), so it reads as the
+    # unit prints it and still makes a valid tel: link.
+    return "".join(value.split())
 
 
 @transaction.atomic

@@ -42,6 +42,15 @@ class UnitForm(forms.Form):
 class RenameForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     code = forms.CharField(label=_("Administrative code"), max_length=32, required=False)
+    service_phone = forms.CharField(
+        label=_("Service telephone"),
+        max_length=40,
+        required=False,
+        help_text=_(
+            "Shown on the unit's portal beside the 24-hour hotline (leave empty to show "
+            "the nearest unit above that has one)."
+        ),
+    )
 
 
 class MoveForm(forms.Form):

@@ -167,7 +167,10 @@ def unit_create(request: HttpRequest, unit_id: Any) -> HttpResponse:
 def unit_edit(request: HttpRequest, unit_id: Any) -> HttpResponse:
     unit = access_unit(request.user, unit_id)
     require(request.user, Action.UNIT_MANAGE, unit)
-    form = RenameForm(request.POST or None, initial={"name": unit.name, "code": unit.code})
+    form = RenameForm(
+        request.POST or None,
+        initial={"name": unit.name, "code": unit.code, "service_phone": unit.service_phone},
+    )
     if (
         submit(
             request,
