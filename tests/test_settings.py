@@ -58,6 +58,14 @@ def test_embedded_default_creates_private_key_files(tmp_path):
     assert (tmp_path / "keys" / "data_key").read_text() == before
 
 
+# Production sends the public's sign-in codes through the SMS gateway (never the console).
+PUBLIC_SMS = {
+    "XINQIAO_PUBLIC_SMS": "http",
+    "XINQIAO_SMS_URL": "https://sms.example.org/send",
+    "XINQIAO_SMS_TOKEN": "t" * 32,
+}
+
+
 def test_key_file_helper_never_overwrites(tmp_path):
     path = tmp_path / "k"
     first = read_or_create_key_file(path)
@@ -71,6 +79,8 @@ def test_key_file_helper_never_overwrites(tmp_path):
         ({"SECRET_KEY": "django-insecure-" + "x" * 60}, "SECRET_KEY"),
         ({"XINQIAO_DATA_KEY": ""}, "XINQIAO_DATA_KEY"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+        ({"XINQIAO_PUBLIC_SMS": "console"}, "XINQIAO_PUBLIC_SMS=console"),
+        ({"XINQIAO_SMS_TOKEN": ""}, "XINQIAO_PUBLIC_SMS=http needs"),
     ],
 )
 def test_production_refuses_unsafe_configuration(tmp_path, env, message):
@@ -80,6 +90,7 @@ def test_production_refuses_unsafe_configuration(tmp_path, env, message):
         "XINQIAO_DATA_KEY": "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=",
         "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
         "ALLOWED_HOSTS": "xinqiao.example.org",
+        **PUBLIC_SMS,
     }
     result = _python("import django; django.setup()", {**good, **env}, tmp_path)
     assert result.returncode != 0
@@ -94,6 +105,7 @@ def test_production_refuses_check_deploy_warnings(tmp_path):
         "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
         "ALLOWED_HOSTS": "xinqiao.example.org",
         "SECURE_HSTS_SECONDS": "0",
+        **PUBLIC_SMS,
     }
     result = _python("import xinqiao.wsgi", env, tmp_path)
     assert result.returncode != 0

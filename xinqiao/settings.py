@@ -431,6 +431,17 @@ for _channel, _url_name, _url in (
         _notify_problems.append(f"the {_channel} channel needs {_url_name} (an http(s) URL)")
 if "sms" in XINQIAO_NOTIFY_CHANNELS and not XINQIAO_SMS_TOKEN:
     _notify_problems.append("the sms channel needs XINQIAO_SMS_TOKEN")
+# The public's one-time sign-in codes (issue #8): the console adapter prints them in the
+# server's output, which is for the embedded demo only.
+if XINQIAO_PUBLIC_SMS == "http" and not (
+    XINQIAO_SMS_URL.startswith(("https://", "http://")) and XINQIAO_SMS_TOKEN
+):
+    _notify_problems.append("XINQIAO_PUBLIC_SMS=http needs XINQIAO_SMS_URL and XINQIAO_SMS_TOKEN")
+if PRODUCTION and XINQIAO_PUBLIC_SMS == "console":
+    _notify_problems.append(
+        "XINQIAO_PUBLIC_SMS=console would print sign-in codes in the server's output: "
+        "set XINQIAO_PUBLIC_SMS=http in production"
+    )
 if _notify_problems:
     raise ImproperlyConfigured("notifications: " + "; ".join(_notify_problems))
 
