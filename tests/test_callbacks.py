@@ -202,3 +202,78 @@ class CallbackTests(PersonaTestCase):
             page = self.client_for(self.hotline).get(reverse("hotline:callbacks"))
         self.assertContains(page, 'class="late"')
         self.assertContains(page, reverse("hotline:callback", args=[callback.pk]))
+
+
+class CallbackRiskTests(PersonaTestCase):
+    """A call-back request raises its risk signal (R-CRISIS): risk words in the note, or the
+    facts of the self-assessment that offered it, open a crisis alert at once on an unnamed
+    file at the portal's unit — with its deadline and escalation — beside the queue item."""
+
+    def portal_phq9(self, answers: list[int]):
+        from xinqiao.assessments import actions as assessments
+
+        assessment = assessments.begin_portal_assessment(
+            unit=self.c1,
+            instrument="phq9",
+            respondent="self",
+            resume_key="k" * 24,
+            under_14=False,
+        )
+        for number, value in enumerate(answers, start=1):
+            assessment = assessments.save_answer(assessment=assessment, number=number, value=value)
+        return assessments.finish_self_assessment(assessment=assessment)
+
+    def test_a_plain_request_is_a_queue_item_only(self) -> None:
+        from xinqiao.risk.models import Alert
+
+        callback = callbacks.request_callback(
+            unit=self.c1, phone=PHONE, source=CallbackSource.CRISIS, note="睡不着，想找人聊聊"
+        )
+        self.assertIsNone(callback.alert)
+        self.assertFalse(Alert.objects.exists())
+
+    def test_risk_words_in_the_note_open_an_alert_on_an_unnamed_file(self) -> None:
+        from xinqiao.risk.models import Alert
+
+        callback = callbacks.request_callback(
+            unit=self.c1, phone=PHONE, source=CallbackSource.CRISIS, note="我不想活了，想自杀"
+        )
+        callback.refresh_from_db()
+        self.assertEqual(callback.text_risk, "high")
+        self.assertIsNotNone(callback.alert)
+        alert = Alert.objects.get()
+        self.assertEqual(alert.person, callback.person)
+        self.assertTrue(callback.person.unnamed_contact)
+        self.assertEqual(callback.person.unit, self.c1)
+        self.assertNotIn(PHONE, callback.person.name)
+        detail = self.client_for(self.hotline).get(reverse("hotline:callback", args=[callback.pk]))
+        self.assertContains(detail, reverse("risk:alert", args=[alert.pk]))
+
+    def test_after_a_phq9_with_item_9_the_assessments_facts_raise_the_crisis_level(self) -> None:
+        from xinqiao.risk.models import Alert, RiskSignal
+
+        assessment = self.portal_phq9([3, 3, 3, 3, 3, 3, 3, 3, 3, 3])
+        self.assertFalse(Alert.objects.exists())  # anonymous: nobody to reach yet
+        callback = callbacks.request_callback(
+            unit=self.c1,
+            phone=PHONE,
+            source=CallbackSource.SELF_ASSESSMENT,
+            assessment=assessment,
+        )
+        callback.refresh_from_db()
+        signal = RiskSignal.objects.get(object_id=str(callback.pk))
+        self.assertIn("phq9_item9_nearly_every_day", signal.rules)
+        self.assertEqual(signal.level, 1)
+        self.assertEqual(Alert.objects.get().pk, callback.alert_id)
+
+    def test_a_mild_assessment_with_a_call_back_raises_nothing(self) -> None:
+        from xinqiao.risk.models import Alert
+
+        assessment = self.portal_phq9([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+        callbacks.request_callback(
+            unit=self.c1,
+            phone=PHONE,
+            source=CallbackSource.SELF_ASSESSMENT,
+            assessment=assessment,
+        )
+        self.assertFalse(Alert.objects.exists())

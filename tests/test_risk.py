@@ -54,6 +54,7 @@ RULE_CASES = [
     ("hotline_high", {"source": "hotline_call", "call_risk": "high"}, 1),
     ("hotline_medium", {"source": "hotline_call", "call_risk": "medium"}, 2),
     ("mailbox_high", {"source": "mailbox", "text_risk": "high"}, 2),
+    ("callback_note_high", {"source": "portal_callback", "text_risk": "high"}, 2),
     ("hospital_discharge", {"source": "hospital_discharge"}, 3),
     ("smi_grade_violent", {"source": "smi_grade", "grade": 5}, 1),
     ("smi_grade_violent", {"source": "smi_grade", "grade": 4}, 1),

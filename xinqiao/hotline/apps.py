@@ -14,6 +14,7 @@ class HotlineConfig(AppConfig):
         from xinqiao.hotline import tasks  # noqa: F401 -- registers the periodic task
         from xinqiao.hotline.models import (
             Call,
+            CallbackRequest,
             EmergingIssueReport,
             HotlineTraining,
             MailboxMessage,
@@ -29,6 +30,7 @@ class HotlineConfig(AppConfig):
             auditlog.register(Shift)
             auditlog.register(HotlineTraining)
             auditlog.register(EmergingIssueReport)
+            auditlog.register(CallbackRequest, mask_fields=["phone", "note", "outcome"])
         EVENT_LINKS["hotline.call"] = lambda event: reverse(
             "hotline:call", kwargs={"call_id": event.object_id}
         )

@@ -72,7 +72,39 @@ def request_callback(
             assessment=assessment,
         )
         _notify(callback)
+        _raise_signal(callback)
         return callback
+
+
+def _raise_signal(callback: CallbackRequest) -> None:
+    """The request's risk signal (R-CRISIS), in the caller's transaction: the note's triage
+    and, after a self-assessment, that assessment's own facts (its anonymous signal had
+    nobody to reach; the number left now gives one). When the rules call for an alert it opens
+    at once on an unnamed file at the portal's unit, with its handlers, deadline and
+    escalation up the tree (risk.actions)."""
+    from xinqiao.hotline import crisis
+    from xinqiao.risk.models import RiskSignal, SignalSource
+
+    facts: dict[str, Any] = {}
+    if callback.assessment_id is not None:
+        earlier = RiskSignal.objects.filter(
+            object_type="assessments.assessment", object_id=str(callback.assessment_id)
+        ).first()
+        if earlier is not None:
+            facts = {k: v for k, v in earlier.facts.items() if k != "source"}
+    facts["text_risk"] = callback.text_risk
+    _signal, person, alert = crisis.raise_contact_signal(
+        obj=callback,
+        unit=callback.unit,
+        person=None,
+        source=SignalSource.PORTAL_CALLBACK,
+        facts=facts,
+        unnamed_label=f"门户回电 {callback.pk.hex[:8].upper()}",
+    )
+    if person is not None:
+        callback.person = person
+        callback.alert = alert
+        callback.save(update_fields=["person", "alert"])
 
 
 def serving_centre(unit: Unit) -> Unit:

@@ -511,6 +511,14 @@ class CallbackRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     taken_at = models.DateTimeField(null=True, blank=True)
+    # The crisis alert the request raised (a high-risk note, or a self-assessment whose
+    # facts call for one), on the unnamed file opened for it.
+    person = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    alert = models.ForeignKey(
+        "risk.Alert", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The call logged when the person was reached.
     call = models.OneToOneField(
         Call, null=True, blank=True, on_delete=models.PROTECT, related_name="callback"

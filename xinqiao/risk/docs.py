@@ -25,6 +25,7 @@ def render_markdown() -> str:
         "",
         "1. A **risk signal** comes from an assessment (a critical item, a severe band), a",
         "   worker's report of a concern, a hotline call or mailbox message flagged at risk, a",
+        "   call-back request left on the portal (its note, or the self-assessment before it), a",
         "   hospital discharge notice or a severe-mental-disorder risk grade. It is stored with",
         "   its source and the facts the rules read (`risk.RiskSignal`).",
         "2. The **rule table** below gives it a level: the most urgent of the rules it meets.",

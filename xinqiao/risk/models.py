@@ -32,6 +32,7 @@ class SignalSource(models.TextChoices):
     CONCERN_REPORT = "concern_report", _("Report of a concern")
     HOTLINE_CALL = "hotline_call", _("Hotline call")
     MAILBOX = "mailbox", _("Mailbox message")
+    PORTAL_CALLBACK = "portal_callback", _("Call-back request from the portal")
     HOSPITAL_DISCHARGE = "hospital_discharge", _("Hospital discharge")
     SMI_GRADE = "smi_grade", _("Severe mental disorder risk grade")
 

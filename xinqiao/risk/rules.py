@@ -177,6 +177,16 @@ RULES: tuple[Rule, ...] = (
         "mailbox",
         "R-MAILBOX: risk words in a message raise an alert.",
     ),
+    Rule(
+        "callback_note_high",
+        HIGH,
+        lambda f: f.get("source") == "portal_callback" and f.get("text_risk") == "high",
+        "portal_callback",
+        "R-CRISIS, issue #8 item 2: a number left on the portal with risk words beside it "
+        "raises an alert, as a mailbox message does (R-MAILBOX). A call-back after a "
+        "self-assessment carries that assessment's facts, so the assessment rules above apply "
+        "to it too: now there is someone to reach.",
+    ),
     # --- hospitals and severe mental disorders (R-REFER, R-SMI) -----------------------------
     Rule(
         "hospital_discharge",
