@@ -168,3 +168,18 @@ class StartForm(forms.Form):
                 (Respondent.GUARDIAN, _("I am under 14, and my parent or guardian agrees")),
             ]
         self.fields["respondent"].choices = choices  # type: ignore[attr-defined]
+
+
+def posted_answer(data: Any) -> dict[str, Any] | None:
+    """One self-service question's posted answer as ``save_answer``'s keywords (``number``,
+    ``value``, ``skipped``); None when it is not a number (the page asks again). Shared by the
+    link pages and the portal; the action checks the value against the item's options."""
+    try:
+        skipped = "skip" in data
+        return {
+            "number": int(data.get("number", "")),
+            "value": None if skipped else int(data.get("answer", "")),
+            "skipped": skipped,
+        }
+    except ValueError:
+        return None

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from xinqiao.assessments import actions
-from xinqiao.assessments.forms import StartForm
+from xinqiao.assessments.forms import StartForm, posted_answer
 from xinqiao.assessments.interpretation import respondent_message
 from xinqiao.assessments.models import Assessment, AssessmentStatus, Invitation
 from xinqiao.audit.log import client_ip
@@ -232,16 +232,11 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     _invitation, assessment = found
-    try:
-        number = int(request.POST.get("number", ""))
-        skipped = "skip" in request.POST
-        value = None if skipped else int(request.POST.get("answer", ""))
-    except ValueError:
+    posted = posted_answer(request.POST)
+    if posted is None:
         return _question(request, token, assessment, error=_("Choose one of the answers."))
     try:
-        assessment = actions.save_answer(
-            assessment=assessment, number=number, value=value, skipped=skipped
-        )
+        assessment = actions.save_answer(assessment=assessment, **posted)
     except ValidationError as exc:
         return _question(request, token, assessment, error=" ".join(exc.messages))
     if assessment.status == AssessmentStatus.COMPLETED:  # the last answer finished it

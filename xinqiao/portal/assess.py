@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from xinqiao.assessments import actions
+from xinqiao.assessments.forms import posted_answer
 from xinqiao.assessments.interpretation import is_serious, respondent_message
 from xinqiao.assessments.models import Assessment, AssessmentStatus, Intervention, Respondent
 from xinqiao.audit.log import client_ip
@@ -346,16 +347,11 @@ def answer(request: HttpRequest, ref: str, code: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     _instrument, assessment = found
-    try:
-        number = int(request.POST.get("number", ""))
-        skipped = "skip" in request.POST
-        value = None if skipped else int(request.POST.get("answer", ""))
-    except ValueError:
+    posted = posted_answer(request.POST)
+    if posted is None:
         return _question(request, ref, assessment, error=_("Choose one of the answers."))
     try:
-        assessment = actions.save_answer(
-            assessment=assessment, number=number, value=value, skipped=skipped
-        )
+        assessment = actions.save_answer(assessment=assessment, **posted)
     except ValidationError as exc:
         return _question(request, ref, assessment, error=" ".join(exc.messages))
     if assessment.status == AssessmentStatus.COMPLETED:  # the last answer finished it
