@@ -214,3 +214,49 @@ def test_every_other_portal_page_passes_axe_at_phone_size(
     page.goto(f"{base}/mailbox/reply/")
     checked(page, seen)
     phone.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_focus_order_and_text_at_200_percent_on_a_phone(
+    live_server,
+    browser,  # noqa: F811
+):
+    """Keyboard focus follows the page (skip link, the phones, the switches, "I need help
+    now" before everything else), is visible, and text enlarged to 200 % still fits the
+    phone's width with nothing cut off (WCAG 2.2 SC 2.4.3, 2.4.7, 1.4.4)."""
+    demo = build_demo_city()
+    ensure_starter_set(Article, now=timezone.now())
+    unit = demo.communities[0]
+    unit.service_phone = "0000-5550101"
+    unit.save(update_fields=["service_phone"])
+    phone = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = phone.new_page()
+    home = f"{live_server.url}/p/{unit.pk}/"
+    page.goto(home)
+    order = []
+    for _n in range(12):
+        page.keyboard.press("Tab")
+        order.append(
+            page.evaluate(
+                "() => { const e = document.activeElement;"
+                " return e.getAttribute('href') || e.tagName.toLowerCase(); }"
+            )
+        )
+        outline = page.evaluate(
+            "() => getComputedStyle(document.activeElement).outlineStyle"
+            " + getComputedStyle(document.activeElement).boxShadow"
+        )
+        assert outline not in ("nonenone", "none"), order[-1]  # a visible focus indicator
+    assert order[:5] == ["#main", "tel:0000-5550101", "tel:12356", "tel:110", "tel:120"]
+    help_at = order.index(f"/p/{unit.pk}/help/")
+    assert all(not str(o).startswith(f"/p/{unit.pk}/assess") for o in order[:help_at])
+
+    # Text at 200 % (the browser's font-size setting scales rem-based sizes).
+    for path in ("", "help/", "learn/", "assess/", "assess/phq9/", "me/"):
+        page.goto(home + path)
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (path, width)
+        big = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert big >= 30, (path, big)  # 16 px × 2, give or take the page's own scale
+    phone.close()
