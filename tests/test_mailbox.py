@@ -138,6 +138,14 @@ class RoundTripTests(MailboxTestCase):
         self.assertEqual(page.status_code, 200)
         self.assertNotContains(page, NEUTRAL)
 
+    def test_the_form_speaks_the_writers_language(self):
+        # The limits are built when the module is imported; they must still be translated
+        # when the page is shown (they once stayed in the default language).
+        english = Client(HTTP_ACCEPT_LANGUAGE="en").get(f"/mailbox/{self.c1.pk}/")
+        self.assertContains(english, "At most 5000 characters.")
+        chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get(f"/mailbox/{self.c1.pk}/")
+        self.assertNotContains(chinese, "At most 5000 characters.")
+
     def test_unit_by_code_and_which_units_take_messages(self):
         self.c1.code = "310101001001"
         self.c1.save()

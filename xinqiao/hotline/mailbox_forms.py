@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from xinqiao.hotline import mailbox_actions as actions
@@ -22,8 +24,16 @@ PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 WECHAT = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{5,19}$")
 
 
+# Lazy: these strings are built when the module is imported, and must be translated when the
+# page is shown, in the writer's language (a lazy string's % would freeze the import's).
 def _too_long(limit: int) -> Any:
-    return _("Too long: at most %(limit)d characters.") % {"limit": limit}
+    return lazy(
+        lambda: gettext("Too long: at most %(limit)d characters.") % {"limit": limit}, str
+    )()
+
+
+def _at_most(limit: int) -> Any:
+    return lazy(lambda: gettext("At most %(limit)d characters.") % {"limit": limit}, str)()
 
 
 class WriteForm(forms.Form):
@@ -106,7 +116,7 @@ class WriteForm(forms.Form):
         max_length=actions.MAX_BODY,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text=_("At most %(limit)d characters.") % {"limit": actions.MAX_BODY},
+        help_text=_at_most(actions.MAX_BODY),
         error_messages={
             "required": _("Please write your message."),
             "max_length": _(
