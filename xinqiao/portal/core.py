@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -40,14 +40,6 @@ from xinqiao.portal.page import LARGE_TEXT_COOKIE, portal_view, render_portal
 CALLBACKS_PER_HOUR = 5
 # The senior-mode cookie lasts a year: an older visitor should not have to switch again.
 LARGE_TEXT_MAX_AGE = 365 * 24 * 3600
-
-
-def _url(name: str, *args: Any) -> str | None:
-    """A portal link, or None while the part serving it is not installed."""
-    try:
-        return reverse(name, args=list(args))
-    except NoReverseMatch:
-        return None
 
 
 def mailbox_unit(unit: Unit) -> Unit | None:
@@ -74,12 +66,12 @@ def links(unit: Unit) -> dict[str, str | None]:
     ref = str(unit.pk)
     box = mailbox_unit(unit)
     return {
-        "help": _url("portal:help", ref),
-        "assess": _url("portal:assess", ref),
-        "book": _url("portal:book", ref),
-        "me": _url("portal:me", ref),
-        "learn": _url("portal:learn", ref),
-        "mailbox": _url("mailbox:write", str(box.pk)) if box is not None else None,
+        "help": reverse("portal:help", args=[ref]),
+        "assess": reverse("portal:assess", args=[ref]),
+        "book": reverse("portal:book", args=[ref]),
+        "me": reverse("portal:me", args=[ref]),
+        "learn": reverse("portal:learn", args=[ref]),
+        "mailbox": reverse("mailbox:write", args=[str(box.pk)]) if box is not None else None,
     }
 
 
