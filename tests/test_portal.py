@@ -243,6 +243,37 @@ class PortalTests(PersonaTestCase):
         for name in ("portal_staff:qr", "portal_staff:poster", "portal_staff:unit"):
             self.assertEqual(outsider.get(reverse(name, args=[self.c1.pk])).status_code, 404)
 
+    def test_anonymous_portal_results_are_counted_for_the_unit_with_small_cells_hidden(
+        self,
+    ) -> None:
+        from xinqiao.assessments import actions as assessments
+
+        def phq9(answers: list[int]) -> None:
+            a = assessments.begin_portal_assessment(
+                unit=self.c1,
+                instrument="phq9",
+                respondent="self",
+                resume_key=f"key-{len(answers)}-{answers[0]}-{id(answers)}",
+                under_14=False,
+            )
+            for number, value in enumerate(answers, start=1):
+                a = assessments.save_answer(assessment=a, number=number, value=value)
+            assessments.finish_self_assessment(assessment=a)
+
+        for _n in range(5):
+            phq9([0] * 10)  # minimal: five of them, shown
+        phq9([3] * 10)  # severe: one, hidden as "<5"
+        url = reverse("portal_staff:unit", args=[self.c1.pk])
+        page = self.client_for(self.c1_counsellor).get(url)
+        self.assertContains(page, "PHQ-9")
+        self.assertContains(page, "<td>5</td>")
+        self.assertContains(page, "<td>&lt;5</td>")
+        self.assertContains(page, "<td>1</td>", count=0)
+        # Those who do not follow assessment aggregates see the visits, not the results.
+        volunteer = self.client_for(self.demo.users["c1_volunteer"]).get(url)
+        self.assertEqual(volunteer.status_code, 200)
+        self.assertNotContains(volunteer, "PHQ-9")
+
     def test_deactivated_unit_qr_still_downloads_and_the_page_says_it_falls_back(self) -> None:
         self.c2.is_active = False
         self.c2.save(update_fields=["is_active"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from xinqiao.assessments.models import Assessment, Campaign, Invitation
@@ -45,3 +47,41 @@ def campaigns_in_scope(user: Any, action: Action = Action.CAMPAIGN_VIEW) -> Quer
 
 def access_campaign(user: Any, campaign_id: Any, action: Action = Action.CAMPAIGN_VIEW) -> Campaign:
     return get_or_404(campaigns_in_scope(user, action), campaign_id)
+
+
+def suppress(count: int) -> int | None:
+    """Small cells are hidden in aggregates (DESIGN.md "Data and privacy"; default below 5)."""
+    return count if count == 0 or count >= settings.XINQIAO_SMALL_CELL_THRESHOLD else None
+
+
+def portal_results(unit: Any, *, since: date) -> list[dict[str, Any]]:
+    """Anonymous self-assessments completed on ``unit``'s portal since ``since``: per
+    instrument, how many, and how many per band, small cells suppressed (the consent screen
+    promises these statistics, and only these). For those who follow campaigns
+    (``Action.CAMPAIGN_VIEW``); the caller checks it."""
+    from collections import Counter
+
+    from django.utils import timezone
+
+    from xinqiao.assessments.models import AssessmentChannel, AssessmentStatus
+    from xinqiao.instruments.library import get
+
+    start = timezone.make_aware(datetime.combine(since, time.min))
+    done = Assessment.objects.filter(
+        unit=unit,
+        channel=AssessmentChannel.PORTAL,
+        status=AssessmentStatus.COMPLETED,
+        completed_at__gte=start,
+    )
+    rows = []
+    for code in sorted(set(done.values_list("instrument", flat=True))):
+        instrument = get(code)
+        bands = Counter(done.filter(instrument=code).values_list("band_code", flat=True))
+        rows.append(
+            {
+                "instrument": instrument,
+                "completed": suppress(sum(bands.values())),
+                "bands": [(band, suppress(bands[band.code])) for band in instrument.bands],
+            }
+        )
+    return rows

@@ -25,6 +25,7 @@ from xinqiao.assessments.access import (
     access_invitation,
     assessments_in_scope,
     campaigns_in_scope,
+    suppress,
 )
 from xinqiao.assessments.forms import (
     AdministerForm,
@@ -419,11 +420,6 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
     if campaign is not None:
         return redirect("assessments:campaign", campaign_id=campaign.pk)
     return render(request, "assessments/campaign_form.html", {"form": form})
-
-
-def suppress(count: int) -> int | None:
-    """Small cells are hidden in aggregates (DESIGN.md "Data and privacy"; default below 5)."""
-    return count if count == 0 or count >= settings.XINQIAO_SMALL_CELL_THRESHOLD else None
 
 
 @login_required

@@ -20,7 +20,9 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from xinqiao.orgs.scope import access_unit
+from xinqiao.assessments.access import portal_results
+from xinqiao.orgs.permissions import Action
+from xinqiao.orgs.scope import access_unit, can
 from xinqiao.portal import qr
 from xinqiao.portal.models import PortalPage, PortalVisit
 from xinqiao.portal.page import portal_for
@@ -44,6 +46,7 @@ def unit_portal(request: HttpRequest, unit_id: Any) -> HttpResponse:
     )
     rows = [{"label": label, "count": totals.get(value, 0)} for value, label in PortalPage.choices]
     link = qr.portal_url(request, unit)
+    show_results = can(request.user, Action.CAMPAIGN_VIEW, unit)
     return render(
         request,
         "portal/staff/unit.html",
@@ -56,6 +59,11 @@ def unit_portal(request: HttpRequest, unit_id: Any) -> HttpResponse:
             "total": sum(r["count"] for r in rows),
             "days": STATS_DAYS,
             "portal": portal_for(unit),
+            # What the portal's consent screen promises: anonymous answers counted for the
+            # unit's statistics (R-ASSESS), for those who follow campaigns' aggregates.
+            "show_results": show_results,
+            "results": portal_results(unit, since=since) if show_results else [],
+            "threshold": settings.XINQIAO_SMALL_CELL_THRESHOLD,
         },
     )
 
