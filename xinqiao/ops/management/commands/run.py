@@ -52,6 +52,12 @@ class Command(BaseCommand):
             self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")
             for username, what in DEMO_LOGINS:
                 self.stdout.write(f"  {username:<15} {what}")
+            from xinqiao.portal.demo_accounts import DEMO_PHONE
+
+            self.stdout.write(
+                f"public portal (no login): http://127.0.0.1:{port}/p/ — on 春晖社区's portal, "
+                f"'my page' signs in with {DEMO_PHONE}; the code is printed here"
+            )
         self.stdout.write("press Ctrl+C to stop")
 
         def stop(*_args: Any) -> None:
