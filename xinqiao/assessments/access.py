@@ -73,15 +73,23 @@ def portal_results(unit: Any, *, since: date) -> list[dict[str, Any]]:
         status=AssessmentStatus.COMPLETED,
         completed_at__gte=start,
     )
+    from xinqiao.reports.cells import suppress_table
+
     rows = []
     for code in sorted(set(done.values_list("instrument", flat=True))):
         instrument = get(code)
         bands = Counter(done.filter(instrument=code).values_list("band_code", flat=True))
+        # Complementary suppression: with the total shown, one hidden band alone could be
+        # worked out by subtraction (xinqiao.reports.cells).
+        shown = suppress_table(
+            [[bands[band.code]] for band in instrument.bands],
+            threshold=settings.XINQIAO_SMALL_CELL_THRESHOLD,
+        )
         rows.append(
             {
                 "instrument": instrument,
-                "completed": suppress(sum(bands.values())),
-                "bands": [(band, suppress(bands[band.code])) for band in instrument.bands],
+                "completed": shown.column_totals[0],
+                "bands": [(band, shown.cells[k][0]) for k, band in enumerate(instrument.bands)],
             }
         )
     return rows

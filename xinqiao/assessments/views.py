@@ -51,6 +51,7 @@ from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can, require, require_confidentiality_agreement, scoped
 from xinqiao.people.access import ConsentMissing, access_person, has_consent, people_in_scope
 from xinqiao.people.models import ConsentPurpose, FileStatus, Person
+from xinqiao.reports.cells import suppress_table
 from xinqiao.workbench.forms import apply_errors, person_form_page, report, submit
 from xinqiao.workbench.pdf import pdf_response
 
@@ -432,9 +433,15 @@ def campaign_detail(request: HttpRequest, campaign_id: Any) -> HttpResponse:
     counts = _counts([campaign.pk]).get(campaign.pk, {"started": 0, "completed": 0})
     by_band = Counter(done.values_list("band_code", flat=True))
     critical = done.exclude(critical_items=[]).count()
+    # Complementary suppression: the number completed is shown, so one hidden band alone
+    # could be worked out by subtraction (xinqiao.reports.cells).
+    shown = suppress_table(
+        [[by_band[b.code]] for b in instrument.bands],
+        threshold=settings.XINQIAO_SMALL_CELL_THRESHOLD,
+    )
     bands = [
-        {"label": getattr(b, label), "range": f"{b.low}–{b.high}", "n": suppress(by_band[b.code])}
-        for b in instrument.bands
+        {"label": getattr(b, label), "range": f"{b.low}–{b.high}", "n": shown.cells[k][0]}
+        for k, b in enumerate(instrument.bands)
     ]
     chart = {
         "kind": "bar",

@@ -1,0 +1,2 @@
+"""Reports (issue #9): read-only aggregates, dashboards, exports. Begun with the pure core of
+small-cell suppression (``cells``)."""
