@@ -183,3 +183,22 @@ def posted_answer(data: Any) -> dict[str, Any] | None:
         }
     except ValueError:
         return None
+
+
+def question_context(assessment: Any, language: str) -> dict[str, Any]:
+    """What a self-service question screen shows for the current question, in ``language``
+    ("zh" or "en"). Shared by the link pages and the portal."""
+    instrument = assessment.instrument_definition
+    position = min(assessment.position, len(instrument.items) - 1)
+    item = instrument.items[position]
+    zh = language == "zh"
+    return {
+        "name": instrument.zh if zh else instrument.en,
+        "instructions": (instrument.meta.get("instructions") or {}).get(language, ""),
+        "item": item,
+        "text": item.zh if zh else item.en,
+        "options": [(o.value, o.zh if zh else o.en) for o in item.options],
+        "chosen": assessment.answers[position],
+        "number": position + 1,
+        "count": len(instrument.items),
+    }

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from xinqiao.assessments import actions
-from xinqiao.assessments.forms import StartForm, posted_answer
+from xinqiao.assessments.forms import StartForm, posted_answer, question_context
 from xinqiao.assessments.interpretation import respondent_message
 from xinqiao.assessments.models import Assessment, AssessmentStatus, Invitation
 from xinqiao.audit.log import client_ip
@@ -77,25 +77,10 @@ def _unavailable(request: HttpRequest, reason: str) -> HttpResponse:
 def _question(
     request: HttpRequest, token: str, assessment: Assessment, error: str = ""
 ) -> HttpResponse:
-    instrument = assessment.instrument_definition
-    position = assessment.position
-    item = instrument.items[position]
-    zh = _language() == "zh"
     return render(
         request,
         "selfservice/question.html",
-        {
-            "token": token,
-            "name": instrument.zh if zh else instrument.en,
-            "instructions": (instrument.meta.get("instructions") or {}).get(_language(), ""),
-            "item": item,
-            "text": item.zh if zh else item.en,
-            "options": [(o.value, o.zh if zh else o.en) for o in item.options],
-            "chosen": assessment.answers[position],
-            "number": position + 1,
-            "count": len(instrument.items),
-            "error": error,
-        },
+        {**question_context(assessment, _language()), "token": token, "error": error},
         status=400 if error else 200,
     )
 

@@ -165,8 +165,10 @@ def _notify(callback: CallbackRequest) -> None:
 
 # --- the queue (staff) ----------------------------------------------------------------------------
 
-# After this many unanswered attempts a request is closed as unreachable (R-CRISIS: tried
-# three times, then the operator records it and the case is left to follow-up channels).
+# After this many unanswered attempts a request is closed as unreachable: the platform's own
+# rule, the same count as a follow-up visit's "could not reach" (followups.schedule
+# UNREACHED_ESCALATE_AFTER); no seed fixes it. A request at risk has its crisis alert, which
+# stays open and escalates whatever happens to the call-back.
 MAX_ATTEMPTS = 3
 
 

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from xinqiao.assessments import actions
-from xinqiao.assessments.forms import posted_answer
+from xinqiao.assessments.forms import posted_answer, question_context
 from xinqiao.assessments.interpretation import is_serious, respondent_message
 from xinqiao.assessments.models import Assessment, AssessmentStatus, Intervention, Respondent
 from xinqiao.audit.log import client_ip
@@ -239,23 +239,12 @@ def _consent_page(
 def _question(
     request: HttpRequest, ref: str, assessment: Assessment, error: str = ""
 ) -> HttpResponse:
-    instrument = assessment.instrument_definition
-    position = min(assessment.position, len(instrument.items) - 1)
-    item = instrument.items[position]
-    zh = _zh()
     return render_portal(
         request,
         "portal/assess/question.html",
         {
-            "code": instrument.code,
-            "name": instrument.zh if zh else instrument.en,
-            "instructions": (instrument.meta.get("instructions") or {}).get(_language(), ""),
-            "item": item,
-            "text": item.zh if zh else item.en,
-            "options": [(o.value, o.zh if zh else o.en) for o in item.options],
-            "chosen": assessment.answers[position],
-            "number": position + 1,
-            "count": len(instrument.items),
+            **question_context(assessment, _language()),
+            "code": assessment.instrument,
             "error": error,
         },
         status=400 if error else 200,

@@ -1,6 +1,6 @@
 """Demo data for the portal's light accounts (issue #8 item 5): one account with a generated
-mobile number, a booking made on the portal and a linked mailbox thread. Generated data only
-(the 199 0000 xxxx range is not handed out to subscribers in this demo)."""
+mobile number, a booking made on the portal and a linked mailbox thread. Generated data only:
+a made-up number of the 199 0000 block, only ever "sent" a code through the console adapter."""
 
 from __future__ import annotations
 
