@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "xinqiao.hotline",
     "xinqiao.content",
     "xinqiao.portal",
+    "xinqiao.reports",
     "xinqiao.workbench",
     "xinqiao.ops",
 ]

@@ -58,6 +58,7 @@ urlpatterns = [
     path("risk/", include("xinqiao.risk.urls")),
     path("followups/", include("xinqiao.followups.urls")),
     path("counselling/", include("xinqiao.counselling.urls")),
+    path("reports/", include("xinqiao.reports.urls")),
     path("booking/", include("xinqiao.booking.urls")),
     path("hotline/", include("xinqiao.hotline.urls")),
     path("mailbox/", include("xinqiao.hotline.mailbox_public")),

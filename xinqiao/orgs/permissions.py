@@ -88,6 +88,10 @@ class Action(models.TextChoices):
         "content.edit",
         _("Write, schedule and withdraw articles and micro-lessons; see their view counts"),
     )
+    REPORT_VIEW = "report.view", _("See dashboards and indicators of the units in scope")
+    REPORT_LINE_LIST = "report.line_list", _("Download de-identified line lists")
+    WORK_REPORT_WRITE = "report.work_write", _("Make and submit the unit's work reports")
+    WORK_REPORT_REVIEW = "report.work_review", _("Read, comment on and mark the reports sent up")
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -194,6 +198,18 @@ _TREND_READING: frozenset[Action] = frozenset({Action.TRENDS_VIEW, Action.TRENDS
 # publish for their whole area. Both see the view and completion counts of what they publish.
 _EDUCATION: frozenset[Action] = frozenset({Action.CONTENT_EDIT})
 
+# Reports (R-REPORT; seed 001 四, 000 三(三) 工作报告制度): the administrators of an area and the
+# community's workers and counsellors see the dashboards of the units in their scope (small
+# counts suppressed outside the unit that owns the people, R-PRIVACY); the units that report
+# (community, street, district) make and submit their weekly and monthly work reports, and the
+# level above reads them. De-identified line lists are for the area's administrators and the
+# community worker who keeps the files (seed 002 篇6 二(四) 严格保密: need-to-know).
+_REPORT_READING: frozenset[Action] = frozenset({Action.REPORT_VIEW})
+_REPORT_OVERSIGHT: frozenset[Action] = frozenset(
+    {Action.REPORT_VIEW, Action.REPORT_LINE_LIST, Action.WORK_REPORT_REVIEW}
+)
+_REPORT_WRITING: frozenset[Action] = frozenset({Action.REPORT_VIEW, Action.WORK_REPORT_WRITE})
+
 # District and city administrators may be sent an alert nobody acknowledged (escalation up
 # the tree, R-CRISIS): they see alerts and may acknowledge one.
 _CRISIS_OVERSIGHT: frozenset[Action] = frozenset({Action.ALERT_VIEW, Action.ALERT_HANDLE})
@@ -207,6 +223,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _CRISIS_OVERSIGHT
     | _FOLLOWUP_OVERSIGHT
     | _HOTLINE_OVERSIGHT
+    | _REPORT_OVERSIGHT
     | {Action.RESPONSE_CONFIGURE, Action.SESSION_VIEW},
     Role.DISTRICT_ADMIN: _EDUCATION
     | _ADMIN
@@ -215,6 +232,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _CRISIS_OVERSIGHT
     | _FOLLOWUP_OVERSIGHT
     | _HOTLINE_OVERSIGHT
+    | _REPORT_OVERSIGHT
+    | _REPORT_WRITING
     | {Action.SESSION_VIEW},
     Role.STREET_ADMIN: _EDUCATION
     | _ADMIN
@@ -226,7 +245,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _FOLLOWUP_OVERSIGHT
     | _BOOKING
     | {Action.PERSON_ARCHIVE, Action.ASSESSMENT_INVITE, Action.SESSION_VIEW}
-    | {Action.TRENDS_VIEW, Action.ISSUE_REPORT_HANDLE},
+    | {Action.TRENDS_VIEW, Action.ISSUE_REPORT_HANDLE}
+    | _REPORT_OVERSIGHT
+    | _REPORT_WRITING,
     Role.COMMUNITY_WORKER: _EDUCATION
     | _STAFF
     | _COMMUNITY_CASEWORK
@@ -235,7 +256,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _FOLLOWING_UP
     | _BOOKING
     | {Action.PERSON_ARCHIVE, Action.SMI_MANAGE, Action.FOLLOWUP_OVERSEE, Action.SESSION_VIEW}
-    | {Action.TRENDS_VIEW},
+    | {Action.TRENDS_VIEW, Action.REPORT_LINE_LIST}
+    | _REPORT_WRITING,
     Role.GRID_WORKER: _STAFF
     | _CASEWORK
     | _REPORTING
@@ -249,6 +271,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _FOLLOWING_UP
     | _COUNSELLING_WORK
     | _HOTLINE_WORK
+    | _REPORT_READING
     | {Action.RISK_LEVEL_SET, Action.MAILBOX_ANSWER},
     Role.SOCIAL_WORKER: _EDUCATION
     | _STAFF
