@@ -55,9 +55,15 @@ class TallyDirty(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.source} {self.day}"
+
 
 class TallyRun(models.Model):
     """When the aggregate tables were last brought up to date (shown on the dashboards)."""
 
     name = models.CharField(max_length=40, unique=True)
     at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.at}"

@@ -83,7 +83,9 @@ def as_json(dashboard: Dashboard) -> dict[str, Any]:
                         "unit": t.unit,
                         "note": t.note,
                         "suppressed": t.suppressed,
-                        "rows": [{"code": r.code, "label": r.label, "cells": r.cells} for r in t.rows],
+                        "rows": [
+                            {"code": r.code, "label": r.label, "cells": r.cells} for r in t.rows
+                        ],
                     }
                     for t in s.tables
                 ],
