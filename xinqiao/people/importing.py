@@ -49,6 +49,7 @@ from xinqiao.people.models import (
     TargetGroup,
 )
 from xinqiao.people.priority import priority_level
+from xinqiao.reports.models import SNAPSHOT_DAY
 
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024  # a 100,000-row sheet is about 8 MB
 MAX_ROWS = 200_000
@@ -485,9 +486,17 @@ def discard_upload(job: ImportJob) -> None:
 
 
 def _insert(rows: list[CleanRow], user: Any) -> int:
+    # Bulk inserts bypass the models' signals: the aggregate tables are told which units'
+    # people and new files to recount (xinqiao.reports.tally, issue #9 item 5).
+    from xinqiao.reports import tally
+
+    today = timezone.localdate()
+    tally.touch(
+        {(r.unit.pk, "people", SNAPSHOT_DAY) for r in rows}
+        | {(r.unit.pk, "new_files", today) for r in rows}
+    )
     if connection.vendor == "postgresql":
         return _copy_insert(rows, user)
-    today = timezone.localdate()
     people = [
         Person(unit=r.unit, created_by=user, priority_level=priority_level(r.groups), **r.values)
         for r in rows

@@ -9,3 +9,8 @@ class ReportsConfig(AppConfig):
     name = "xinqiao.reports"
     label = "reports"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        from xinqiao.reports import tally
+
+        tally.connect_signals()

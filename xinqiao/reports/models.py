@@ -48,12 +48,8 @@ class TallyDirty(models.Model):
     day = models.DateField()
     marked_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["unit", "source", "day"], name="tally_dirty_one_mark_per_day"
-            )
-        ]
+    # No unique constraint on purpose: writers in one community on one day would wait on each
+    # other's uncommitted mark; a repeated mark costs nothing (refresh counts each triple once).
 
     def __str__(self) -> str:
         return f"{self.source} {self.day}"
