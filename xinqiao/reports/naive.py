@@ -58,8 +58,8 @@ def people(path: str, start: date, end: date) -> Counts:
         .values("group")
         .annotate(n=Count("person_id", distinct=True))
     )
-    for r in groups:
-        result[("people.group", r["group"])] = (r["n"], 0)
+    for g in groups:
+        result[("people.group", g["group"])] = (g["n"], 0)
     lo, hi = period_bounds(start, end)
     new = Person.objects.filter(
         unit__path__startswith=path, unnamed_contact=False, created_at__gte=lo, created_at__lt=hi
