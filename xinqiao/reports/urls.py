@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from xinqiao.reports import views
 
 app_name = "reports"
 
-urlpatterns: list[object] = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("units/<uuid:unit_id>/", views.dashboard, name="dashboard"),
+    path("units/<uuid:unit_id>/<slug:table>.csv", views.table_csv, name="table_csv"),
+]
