@@ -27,7 +27,6 @@ from xinqiao.reports.cells import suppress_table
 from xinqiao.reports.periods import Period
 from xinqiao.reports.tables import Cell, Dashboard, Row, Section, Table
 
-
 # A figure that does not exist (the median of nothing), as opposed to a hidden one (None).
 NOT_APPLICABLE = "—"
 
