@@ -120,6 +120,7 @@ class Objects:
             "alert_id": self.alert.pk,
             "referral_id": self.referral.pk,
             "code": "phq9",  # instrument codes are public definitions, not scoped data
+            "table": "people_by_level",  # a dashboard table's code (a definition)
             "fmt": "png",
             # A self-assessment link is its own credential (public pages, tested in
             # test_assessments): whoever holds it may answer, signed in or not.

@@ -52,7 +52,12 @@ class Context:
         return self._cache[measures]
 
     def by_child(self, *measures: str) -> dict[Any, tally.Counts]:
-        return tally.read_children(self.unit, measures, self.period.start, self.period.end)
+        """Per direct child unit, and under "own" the unit's own records, so that the rows
+        of a by-unit table add up to the unit's total."""
+        start, end = self.period.start, self.period.end
+        result = tally.read_children(self.unit, measures, start, end)
+        result["own"] = tally.read_own(self.unit, measures, start, end)
+        return result
 
     @property
     def zh(self) -> bool:
@@ -168,7 +173,8 @@ def small(ctx: Context, n: int) -> bool:
 
 
 def child_rows(ctx: Context) -> list[tuple[str, str]]:
-    return [(str(c.pk), c.full_name) for c in ctx.children]
+    own = ("own", _("%(name)s itself") % {"name": ctx.unit.full_name})
+    return [*((str(c.pk), c.full_name) for c in ctx.children), own]
 
 
 def key_count(counts: tally.Counts, measure: str, key: str) -> int:

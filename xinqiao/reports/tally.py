@@ -400,6 +400,21 @@ def read_children(unit: Unit, measures: Iterable[str], start: date, end: date) -
     return result
 
 
+def read_own(unit: Unit, measures: Iterable[str], start: date, end: date) -> Counts:
+    """(measure, key) → (count, amount) of the unit's own records (not those below it)."""
+    result: Counts = {}
+    rows = (
+        Tally.objects.filter(unit=unit, own=True, measure__in=list(measures))
+        .filter(Q(day__gte=start, day__lte=end) | Q(day=SNAPSHOT_DAY))
+        .values("measure", "key")
+        .annotate(n=Sum("count"), a=Sum("amount"))
+    )
+    for r in rows:
+        if (r["n"], r["a"]) != (0, 0):
+            result[(r["measure"], r["key"])] = (int(r["n"]), int(r["a"]))
+    return result
+
+
 def totals(unit: Unit, start: date, end: date) -> Counts:
     """Every measure of the unit's subtree over the period, from the aggregate tables (the
     bench and the tests compare it with ``naive.totals``)."""

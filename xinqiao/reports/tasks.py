@@ -1,0 +1,16 @@
+"""Periodic jobs of the reports app, run by ``xinqiao worker`` (Huey)."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from xinqiao.reports import tally
+
+
+@db_periodic_task(crontab(minute="*"))
+def refresh_tallies() -> None:
+    """Every minute: recount the (unit, day) pairs whose records changed (issue #9 item 5).
+    One run at a time across all workers (``tally.refresh`` takes a row lock and skips when
+    another worker holds it)."""
+    tally.refresh_all()
