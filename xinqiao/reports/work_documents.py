@@ -48,7 +48,7 @@ def show(value: Any, threshold: int) -> str:
 def sheet_name(title: str, used: set[str]) -> str:
     """A valid, unused sheet name for ``title``: forbidden characters dropped, at most 31
     characters, a number added when two titles would give the same name."""
-    base = _SHEET_FORBIDDEN.sub("", title or "").strip().strip("'") or _("Table")
+    base = _SHEET_FORBIDDEN.sub("", title or "").strip().strip("'") or _("Untitled table")
     name = base[:SHEET_NAME_MAX]
     n = 2
     while name.lower() in used:
