@@ -448,7 +448,8 @@ def alerts_section(ctx: Context) -> Section:
         chart="none",
         unit=_("minutes"),
         note=_(
-            "Whole minutes from the alert to its acknowledgement and to the first contact; "
+            "Minutes from the alert to its acknowledgement and to the first contact: to the "
+            "minute in the first hour, to 5 minutes up to 4 hours, to the hour up to a day; "
             "nearest-rank percentiles."
         ),
         suppressed=ctx.suppress,
