@@ -195,6 +195,9 @@ class WorkPeriodTests(SimpleTestCase):
             [("b", "monthly", date(2026, 2, 1)), ("b", "weekly", date(2026, 2, 23))],
         )
         self.assertTrue(all(e.due < TODAY for e in owed))
+        # On 3/3 February is not yet due (3/5): January is the last month due.
+        self.assertEqual(work_periods.last_due("monthly", date(2026, 3, 3)).start, date(2026, 1, 1))
+        self.assertEqual(work_periods.last_due("monthly", date(2026, 3, 6)).start, FEBRUARY.start)
 
 
 # --- free text -------------------------------------------------------------------------------

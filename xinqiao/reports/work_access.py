@@ -14,7 +14,6 @@ without the permission (xinqiao.orgs.scope conventions).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -171,63 +170,57 @@ class Late:
         return str(self.report.get_status_display())
 
 
+def late_units(user: Any) -> QuerySet[Unit]:
+    """The reporting units whose late reports ``user`` is shown: those strictly below where
+    they review, and those they belong to."""
+    q = Q(pk__in=[g.unit_id for g in grants(user) if role_allows(g.role, Action.REPORT_VIEW)])
+    for p in scope_paths(user, Action.WORK_REPORT_REVIEW):
+        q |= Q(path__startswith=p) & ~Q(path=p)
+    return Unit.objects.filter(q, kind__in=REPORTING_KINDS, is_active=True)
+
+
 def late(user: Any, today: date, *, unit: Unit | None = None, limit: int = 200) -> list[Late]:
     """Reports due and not submitted, of the units the user reviews (strictly below) and of
-    the units they belong to, oldest due first; with ``unit``, of that unit only."""
-    units = {u.pk: u for u in reviewed_units(user)}
-    units.update({u.pk: u for u in own_units(user)})
+    the units they belong to, oldest due first; with ``unit``, of that unit only. Reports
+    that were never made are listed for the most recent period already due. Queries stay
+    subqueries over the tree (no list of every unit of a city is read)."""
+    units = late_units(user)
     if unit is not None:
-        units = {unit.pk: unit} if unit.pk in units else {}
-    if not units:
-        return []
-    ids = list(units)
+        units = units.filter(pk=unit.pk)
     rows = (
-        WorkReport.objects.filter(unit_id__in=ids, due_on__lt=today)
+        WorkReport.objects.filter(unit__in=units, due_on__lt=today)
         .exclude(status__in=[s.value for s in SENT_UP])
+        .select_related("unit")
         .defer(*HEAVY)
-        .order_by("due_on", "kind")
+        .order_by("due_on", "kind", "unit__path")
     )
     out = [
         Late(
-            unit=units[r.unit_id],
+            unit=r.unit,
             kind=r.kind,
             start=r.period_start,
             end=r.period_end,
             due=r.due_on,
             days=work_periods.days_late(r.due_on, today),
-            report=r if may_see(user, _with_unit(r, units[r.unit_id])) else None,
+            report=r if may_see(user, r) else None,
         )
         for r in rows[:limit]
     ]
-    starts = {work_periods.last_closed(k, today).start for k in work_periods.KINDS}
-    starts |= {
-        work_periods.previous(k, work_periods.last_closed(k, today)).start
-        for k in work_periods.KINDS
-    }
-    existing = WorkReport.objects.filter(unit_id__in=ids, period_start__in=starts).values_list(
-        "unit_id", "kind", "period_start"
-    )
-    for expected in work_periods.missing([str(i) for i in ids], existing, today):
-        period = expected.period
-        out.append(
-            Late(
-                unit=units[_uuid(expected.unit_id)],
-                kind=expected.kind,
-                start=period.start,
-                end=period.end,
-                due=expected.due,
-                days=work_periods.days_late(expected.due, today),
-                report=None,
+    for kind in work_periods.KINDS:
+        period = work_periods.last_due(kind, today)
+        due = work_periods.due_on(kind, period)
+        made = WorkReport.objects.filter(kind=kind, period_start=period.start).values("unit_id")
+        for absent in units.exclude(pk__in=made).order_by("path")[:limit]:
+            out.append(
+                Late(
+                    unit=absent,
+                    kind=kind,
+                    start=period.start,
+                    end=period.end,
+                    due=due,
+                    days=work_periods.days_late(due, today),
+                    report=None,
+                )
             )
-        )
     out.sort(key=lambda item: (item.due, item.kind, item.unit.path))
     return out[:limit]
-
-
-def _with_unit(report: WorkReport, unit: Unit) -> WorkReport:
-    report.unit = unit
-    return report
-
-
-def _uuid(value: str) -> uuid.UUID:
-    return uuid.UUID(value)

@@ -76,6 +76,14 @@ def recent_closed(kind: str, today: date, count: int) -> list[Period]:
     return out
 
 
+def last_due(kind: str, today: date) -> Period:
+    """The most recent period whose due date has passed (its report is late if not sent)."""
+    period = last_closed(kind, today)
+    while due_on(kind, period) >= today:
+        period = previous(kind, period)
+    return period
+
+
 def days_late(due: date, today: date, submitted_on: date | None = None) -> int:
     """How many days after its due date a report was submitted (or, not yet submitted, how
     many days it is overdue today); 0 when on time."""
@@ -110,9 +118,7 @@ def missing(
     have = {(str(u), k, s) for u, k, s in existing}
     out: list[Expected] = []
     for kind in KINDS:
-        period = last_closed(kind, today)
-        if due_on(kind, period) >= today:
-            period = previous(kind, period)
+        period = last_due(kind, today)
         for unit_id in unit_ids:
             if (str(unit_id), kind, period.start) not in have:
                 out.append(Expected(str(unit_id), kind, period))
