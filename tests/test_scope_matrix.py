@@ -44,6 +44,7 @@ from . import (
     matrix_mailbox,
     matrix_portal,
     matrix_trends,
+    matrix_work_reports,
 )
 
 # Each app's objects and need-to-know rules for the matrix, in its own file.
@@ -56,6 +57,7 @@ APP_MATRICES = [
     matrix_trends,
     matrix_content,
     matrix_portal,
+    matrix_work_reports,
 ]
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")

@@ -63,3 +63,7 @@ class TallyRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.at}"
+
+
+# The work reports (工作报告制度) live in their own module.
+from xinqiao.reports.work_models import WorkReport, WorkReportComment  # noqa: E402, F401

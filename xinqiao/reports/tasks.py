@@ -5,7 +5,10 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from xinqiao.reports import tally
+from xinqiao.reports import (
+    tally,
+    work_tasks,  # noqa: F401  (the daily work-report schedule and its job)
+)
 
 
 @db_periodic_task(crontab(minute="*"))

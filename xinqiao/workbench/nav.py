@@ -39,6 +39,7 @@ NAV: list[NavItem] = [
     NavItem("hotline:reports", _("Emerging issues"), Action.TRENDS_VIEW),
     NavItem("hotline:summary", _("Hotline summary"), Action.TRENDS_VIEW),
     NavItem("reports:home", _("Reports"), Action.REPORT_VIEW),
+    NavItem("reports:work_list", _("Work reports"), Action.REPORT_VIEW),
     NavItem("content:list", _("Education"), Action.CONTENT_EDIT),
     NavItem("orgs:tree", _("Org tree"), Action.UNIT_VIEW),
     NavItem("orgs:staff_list", _("Staff"), Action.STAFF_VIEW),
