@@ -7,7 +7,7 @@ One row per person under service in the unit's subtree (an active, living, named
 
 * a per-export pseudonym: HMAC-SHA256 of the file's id keyed with a random salt drawn for this
   export and then forgotten, so two exports cannot be linked to each other or to the file
-  (pseudonymisation with a keyed hash, GB/T 37964-2019 《个人信息去标识化指南》 §A.3; the id
+  (pseudonymisation with a keyed hash, GB/T 37964-2019 《个人信息去标识化指南》; the id
   itself never appears);
 * a five-year age band (top-coded at 85+), sex, the current target groups, priority level,
   risk level, whether the person is on a follow-up plan, the number of assessments completed
@@ -15,7 +15,7 @@ One row per person under service in the unit's subtree (an active, living, named
 
 Never a name, document number, phone, address, birth date, contact or free text: the people
 are read with ``values_list`` of those columns only, so the encrypted fields are not even
-decrypted. De-identified data is still personal information (PIPL Art. 73(4)): the list is for
+decrypted. De-identified data is still personal information (PIPL Art. 4, 73(3)): the list is for
 holders of ``report.line_list`` in scope, and every download is logged (with its row count).
 
 A list of fewer than ``threshold()`` people (5 by default, the small-cell threshold of the
