@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from xinqiao.accounts import api as accounts_api
@@ -10,7 +10,7 @@ from xinqiao.people import api as people_api
 from xinqiao.risk import api as risk_api
 from xinqiao.workbench.views import healthz
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token", accounts_api.obtain_token, name="token"),
     path("me", accounts_api.me, name="me"),
     path("units/", orgs_api.UnitList.as_view(), name="units"),
@@ -42,6 +42,7 @@ api_v1 = [
     path("instruments/", instruments_api.instrument_list, name="instruments"),
     path("instruments/<slug:code>/", instruments_api.instrument_detail, name="instrument"),
     path("instruments/<slug:code>/fhir", instruments_api.instrument_fhir, name="instrument_fhir"),
+    path("reports/", include("xinqiao.reports.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -11,7 +11,7 @@ from xinqiao.reports import (
 )
 
 
-@db_periodic_task(crontab(minute="*"))
+@db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
 def refresh_tallies() -> None:
     """Every minute: recount the (unit, day) pairs whose records changed (issue #9 item 5).
     One run at a time across all workers (``tally.refresh`` takes a row lock and skips when
