@@ -54,16 +54,27 @@ def _scores(people: Any, instrument: str) -> dict[Any, list[tuple[datetime, int]
     return scores
 
 
-def pre_post(
-    scores: list[tuple[datetime, int]], *, start: datetime | None, end: datetime | None
-) -> tuple[int, int] | None:
-    """(baseline, post) from one person's scores in time order, or None."""
+Dated = tuple[datetime, int]
+
+
+def bounds(
+    start: date | datetime | None, end: date | datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """A window as ``pre_post`` takes it: a date ``start`` from the start of its day, a date
+    ``end`` to the end of its day (local time)."""
+    return _as_datetime(start), _as_datetime(end, end_of_day=True)
+
+
+def dated_pre_post(
+    scores: list[Dated], *, start: datetime | None, end: datetime | None
+) -> tuple[Dated, Dated] | None:
+    """``pre_post`` with the time of each of the two scores: ((at, baseline), (at, post))."""
     if end is not None:
         scores = [s for s in scores if s[0] <= end]
     if start is None:
         if len(scores) < 2:
             return None
-        return scores[0][1], scores[-1][1]
+        return scores[0], scores[-1]
     before = [s for s in scores if s[0] <= start]
     after = [s for s in scores if s[0] > start]
     if before:
@@ -75,7 +86,15 @@ def pre_post(
     later = [s for s in after if s[0] > baseline[0]]
     if not later:
         return None
-    return baseline[1], later[-1][1]
+    return baseline, later[-1]
+
+
+def pre_post(
+    scores: list[tuple[datetime, int]], *, start: datetime | None, end: datetime | None
+) -> tuple[int, int] | None:
+    """(baseline, post) from one person's scores in time order, or None."""
+    pair = dated_pre_post(scores, start=start, end=end)
+    return None if pair is None else (pair[0][1], pair[1][1])
 
 
 @dataclass(frozen=True)
