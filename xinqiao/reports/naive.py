@@ -104,3 +104,6 @@ def alerts(path: str, start: date, end: date) -> Counts:
         if step:
             counter[("alert.escalated", str(level))] += 1
     return _counted(counter)
+
+
+from xinqiao.reports import naive_services  # noqa: E402, F401

@@ -291,3 +291,6 @@ register(
         ),
     )
 )
+
+
+from xinqiao.reports import sources_services  # noqa: E402, F401
