@@ -27,6 +27,7 @@ from xinqiao.assessments.interpretation import respondent_message
 from xinqiao.assessments.models import Assessment, AssessmentStatus, Invitation
 from xinqiao.audit.log import client_ip
 from xinqiao.lib.crypto import digest_token
+from xinqiao.lib.idempotency import idempotent
 from xinqiao.lib.ratelimit import hit
 
 COOKIE_SALT = "xinqiao.selfservice"
@@ -152,6 +153,7 @@ def _consent_page(
 
 
 @never_cache
+@idempotent("selfservice.begin")
 @require_POST
 def begin(request: HttpRequest, token: str) -> HttpResponse:
     limited = _limited(request)
@@ -208,6 +210,7 @@ def _mine(request: HttpRequest, token: str) -> tuple[Invitation, Assessment] | H
 
 
 @never_cache
+@idempotent("selfservice.answer")
 @require_POST
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     limited = _limited(request)
@@ -230,6 +233,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
+@idempotent("selfservice.back")
 @require_POST
 def back(request: HttpRequest, token: str) -> HttpResponse:
     limited = _limited(request)

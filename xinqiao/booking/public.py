@@ -21,6 +21,7 @@ from xinqiao.audit.log import client_ip
 from xinqiao.booking import actions
 from xinqiao.booking.models import Appointment, AppointmentStatus, BookingLink
 from xinqiao.booking.views import _offer_days
+from xinqiao.lib.idempotency import Replay, idempotent, remember
 from xinqiao.lib.ratelimit import hit
 
 UNAVAILABLE_STATUS = {"unknown": 404, "revoked": 410, "expired": 410}
@@ -97,7 +98,19 @@ def _find_offer(link: BookingLink, request: HttpRequest) -> actions.Offer | None
     )
 
 
+def _booked_again(request: HttpRequest, replay: Replay, token: str) -> HttpResponse:
+    """A retried confirmation (same idempotency key): the confirmation, without booking again."""
+    link = _open(request, token)
+    if isinstance(link, HttpResponse):
+        return link
+    appointment = replay.object()
+    if not isinstance(appointment, Appointment) or appointment.person_id != link.person_id:
+        return redirect("booking:public_start", token=token)
+    return _page(request, "booked.html", {"token": token, "a": appointment})
+
+
 @never_cache
+@idempotent("booking.public_confirm", replay=_booked_again)
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     link = _open(request, token)
     if isinstance(link, HttpResponse):
@@ -154,6 +167,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             },
             status=409,
         )
+    remember(request, obj=appointment)
     return _page(request, "booked.html", {"token": token, "a": appointment})
 
 

@@ -27,6 +27,7 @@ from xinqiao.audit.log import client_ip
 from xinqiao.hotline import mailbox_actions as actions
 from xinqiao.hotline.mailbox_forms import CodeForm, FollowUpForm, WriteForm
 from xinqiao.hotline.models import MailboxMessage, MessageStatus
+from xinqiao.lib.idempotency import Replay, idempotent, remember
 from xinqiao.lib.ratelimit import hit
 from xinqiao.portal.accounts import current_account, remember_message
 
@@ -106,7 +107,20 @@ def _field_errors(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def _sent_again(request: HttpRequest, replay: Replay, code: str) -> HttpResponse:
+    """A retried send (same idempotency key): the page after sending, with the reference code
+    (sealed in the key's row), without sending again."""
+    unit = actions.find_unit(code)
+    message = replay.object()
+    if message is None or not replay.secret:
+        form = WriteForm(streets=actions.streets_for(unit))
+        return _page(request, "write.html", {"unit": unit, "form": form})
+    context = {"unit": unit, "message": message, "reference": replay.secret}
+    return _page(request, "sent.html", context)
+
+
 @_private
+@idempotent("mailbox.write", replay=_sent_again)
 def write(request: HttpRequest, code: str) -> HttpResponse:
     """Write to the unit's worry mailbox or ask for an online consultation."""
     unit = actions.find_unit(code)
@@ -139,6 +153,7 @@ def write(request: HttpRequest, code: str) -> HttpResponse:
     account = current_account(request)
     if account is not None:
         remember_message(account=account, message=message)
+    remember(request, obj=message, secret=reference)
     return _page(request, "sent.html", {"unit": unit, "message": message, "reference": reference})
 
 
@@ -169,7 +184,17 @@ def _thread_page(
     )
 
 
+def _followed_up_again(request: HttpRequest, replay: Replay) -> HttpResponse:
+    """A retried follow-up (same idempotency key): the thread as after sending, once."""
+    form = CodeForm(request.POST)
+    message = actions.find_thread(form.cleaned_data["code"]) if form.is_valid() else None
+    if message is None:
+        return _page(request, "code.html", {"form": CodeForm()})
+    return _thread_page(request, message, form.cleaned_data["code"], sent=True)
+
+
 @_private
+@idempotent("mailbox.reply", replay=_followed_up_again)
 def reply(request: HttpRequest) -> HttpResponse:
     """Come back with the reference code: the thread, and writing again."""
     if request.method != "POST":
@@ -202,6 +227,7 @@ def reply(request: HttpRequest) -> HttpResponse:
         message.refresh_from_db()
         return _thread_page(request, message, reference, follow, status=400)
     message.refresh_from_db()
+    remember(request, obj=message)
     return _thread_page(request, message, reference, sent=True)
 
 

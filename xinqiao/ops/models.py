@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -70,3 +71,32 @@ class JobProbe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} by {self.worker}"
+
+
+class IdempotentRequest(models.Model):
+    """A public submission's idempotency key, remembered for 24 hours with the response to
+    replay (``xinqiao.lib.idempotency``). Inserted in the transaction of the submission's own
+    writes; the unique constraint makes two identical submissions at once create one record.
+    Only the key's HMAC digest is kept, and what the replay needs beyond the status is sealed
+    under a key derived from the raw key, which only the client holds."""
+
+    id = models.BigAutoField(primary_key=True)
+    scope = models.CharField(max_length=64)
+    key_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # 0 while the first request runs (never committed so: the row commits with the response).
+    status = models.PositiveSmallIntegerField(default=0)
+    sealed = models.BinaryField(default=b"", blank=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("idempotent request")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key_digest"], name="idempotent_request_once_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key_digest[:12]}"

@@ -42,3 +42,11 @@ def clear_old_login_failures() -> None:
     cutoff = timezone.now() - timedelta(days=30)
     AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()
     AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()
+
+
+@db_periodic_task(crontab(minute="37", hour="3"))
+def clear_old_idempotency_keys() -> None:
+    """Idempotency keys are replayed for 24 hours only (xinqiao.lib.idempotency)."""
+    from xinqiao.lib.idempotency import forget_expired
+
+    forget_expired()

@@ -40,6 +40,7 @@ from xinqiao.hotline.callbacks import MAX_NOTE
 from xinqiao.hotline.models import CallbackRequest
 from xinqiao.instruments.engine import Instrument
 from xinqiao.instruments.library import library
+from xinqiao.lib.idempotency import idempotent
 from xinqiao.lib.ratelimit import hit
 from xinqiao.portal.models import PortalPage
 from xinqiao.portal.page import portal_view, render_portal
@@ -268,6 +269,7 @@ def start(request: HttpRequest, ref: str, code: str) -> HttpResponse:
 
 
 @portal_view(PortalPage.ASSESS)
+@idempotent("portal.assess_begin")
 @require_POST
 def begin(request: HttpRequest, ref: str, code: str) -> HttpResponse:
     instrument = _offered(code)
@@ -330,6 +332,7 @@ def _in_progress(
 
 
 @portal_view(PortalPage.ASSESS)
+@idempotent("portal.assess_answer")
 @require_POST
 def answer(request: HttpRequest, ref: str, code: str) -> HttpResponse:
     found = _in_progress(request, ref, code)
@@ -350,6 +353,7 @@ def answer(request: HttpRequest, ref: str, code: str) -> HttpResponse:
 
 
 @portal_view(PortalPage.ASSESS)
+@idempotent("portal.assess_back")
 @require_POST
 def back(request: HttpRequest, ref: str, code: str) -> HttpResponse:
     found = _in_progress(request, ref, code)
@@ -430,6 +434,7 @@ def result(request: HttpRequest, ref: str, code: str) -> HttpResponse:
 
 
 @portal_view(PortalPage.ASSESS)
+@idempotent("portal.assess_callback")
 @require_POST
 def callback(request: HttpRequest, ref: str, code: str) -> HttpResponse:
     """The call-back a serious result offers: only from the browser that took the assessment,

@@ -29,6 +29,7 @@ from xinqiao.accounts.models import User
 from xinqiao.audit.log import client_ip
 from xinqiao.booking.actions import Offer, SlotTaken, book, offers_in, tz
 from xinqiao.booking.models import Appointment, Channel
+from xinqiao.lib.idempotency import idempotent
 from xinqiao.lib.ratelimit import hit
 from xinqiao.orgs.models import Unit
 from xinqiao.people.actions import phone_index
@@ -193,6 +194,7 @@ def _chosen(request: HttpRequest) -> tuple[Offer | None, Any]:
 
 
 @portal_view(PortalPage.BOOK)
+@idempotent("portal.book_confirm")
 def confirm(request: HttpRequest, ref: str) -> HttpResponse:
     """Confirm the chosen slot: what to call you (required), what it is about (optional)."""
     account = signed_in_or_redirect(request, ref)

@@ -29,6 +29,7 @@ from xinqiao.content.public import find_published, published_for, record_complet
 from xinqiao.hotline.callbacks import MAX_NOTE, request_callback
 from xinqiao.hotline.mailbox_actions import ACCEPTING_KINDS
 from xinqiao.hotline.models import CallbackSource
+from xinqiao.lib.idempotency import idempotent
 from xinqiao.lib.ratelimit import hit
 from xinqiao.orgs.models import Unit
 from xinqiao.portal import page
@@ -130,6 +131,7 @@ def _help_page(
 
 
 @portal_view(PortalPage.HELP)
+@idempotent("portal.help")
 @require_http_methods(["GET", "POST"])
 def help_now(request: HttpRequest, ref: str) -> HttpResponse:
     """The crisis path (issue #8 item 2, R-CRISIS): the numbers first, then "leave your number
