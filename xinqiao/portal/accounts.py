@@ -42,6 +42,7 @@ from xinqiao.audit.log import client_ip
 from xinqiao.booking.actions import cancel
 from xinqiao.booking.models import Appointment
 from xinqiao.fields import blind_index
+from xinqiao.lib.idempotency import idempotent
 from xinqiao.lib.ratelimit import hit
 from xinqiao.people.actions import phone_index
 from xinqiao.people.idcard import InvalidNumber, normalise_phone
@@ -534,6 +535,7 @@ def cancel_booking(request: HttpRequest, ref: str, appointment_id: Any) -> HttpR
 
 
 @portal_view(PortalPage.ME)
+@idempotent("portal.me_message")
 def thread_view(request: HttpRequest, ref: str, message_id: Any) -> HttpResponse:
     """One's own mailbox thread, without the reference code (written while signed in); writing
     again goes through ``mailbox_actions.follow_up`` like the code page."""
