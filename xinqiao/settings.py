@@ -80,6 +80,28 @@ CSRF_FAILURE_VIEW = "xinqiao.workbench.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# Content-Security-Policy (xinqiao/lib/headers.py; docs/deployment.md "Security headers"): every
+# script is a file served by the site itself, never inline, so an injected <script> or onclick=
+# does not run. Styles allow 'unsafe-inline': a few templates carry <style> blocks and style=
+# attributes, and htmx and ECharts set styles from script; CSS cannot run code.
+XINQIAO_CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],  # QR codes and the API viewer's icons are data: URLs
+    "font-src": ["'self'"],
+    "media-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+# No page needs these browser features; nothing embedded may ask for them either.
+XINQIAO_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
@@ -130,7 +152,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "xinqiao.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "xinqiao.lib.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -349,6 +373,13 @@ else:
 XINQIAO_JOB_POLL_SECONDS = float(envstr("XINQIAO_JOB_POLL_SECONDS", "0.2"))
 XINQIAO_JOB_LEASE_SECONDS = envint("XINQIAO_JOB_LEASE_SECONDS", 120, minimum=1)
 XINQIAO_JOB_THREADS = envint("XINQIAO_JOB_THREADS", 2, minimum=1)
+
+# --- monitoring (xinqiao/ops/metrics.py, docs/deployment.md "Monitoring") -----------------------
+# The bearer token a Prometheus scraper sends to /metrics; empty: only signed-in staff with the
+# audit permission over the whole platform may read it.
+XINQIAO_METRICS_TOKEN = envstr("XINQIAO_METRICS_TOKEN")
+if PRODUCTION and XINQIAO_METRICS_TOKEN and len(XINQIAO_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("XINQIAO_METRICS_TOKEN must be at least 32 random characters")
 
 # --- platform knobs ----------------------------------------------------------------------------
 # Aggregates that leave a unit suppress cells below this count (DESIGN.md "Data and privacy").

@@ -1,10 +1,11 @@
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from xinqiao.accounts import api as accounts_api
 from xinqiao.assessments import api as assessments_api
 from xinqiao.assessments.urls import selfservice_patterns
 from xinqiao.instruments import api as instruments_api
+from xinqiao.ops.metrics import metrics
 from xinqiao.orgs import api as orgs_api
 from xinqiao.people import api as people_api
 from xinqiao.risk import api as risk_api
@@ -44,7 +45,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("instruments/<slug:code>/fhir", instruments_api.instrument_fhir, name="instrument_fhir"),
     path("reports/", include("xinqiao.reports.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves its start-up script as a file: no inline script (CSP, settings.py).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]
 
 urlpatterns = [
@@ -69,6 +71,7 @@ urlpatterns = [
     path("s/", include(selfservice_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", include((api_v1, "api"))),
 ]
 
