@@ -112,3 +112,23 @@ class TallyTests(TestCase):
         self.assertGreater(written["assessments"], 0)
         self.assertEqual(before, sorted(Tally.objects.values_list(*rows)))
         self.assert_all_units_equal()
+
+
+class UnitMoveTests(TestCase):
+    def test_moving_a_community_to_another_street_recounts_the_tree(self):
+        from xinqiao.ops import jobs
+        from xinqiao.orgs import actions as org_actions
+
+        demo = build_demo_city(people_per_community=4)
+        community, other_street = demo.communities[0], demo.streets[2]
+        old_street = community.parent
+        before_old = tally.totals(old_street, *WIDE)
+        org_actions.move_unit(
+            acting_user=demo.users["city_admin"], unit=community, new_parent=other_street
+        )
+        old_street.refresh_from_db()
+        self.assertNotEqual(naive.totals(old_street, *WIDE), before_old)
+        self.assertGreater(jobs.work_once(worker="test"), 0)  # the rebuild job
+        for unit in Unit.objects.all():
+            with self.subTest(unit=unit.name):
+                self.assertEqual(tally.totals(unit, *WIDE), naive.totals(unit, *WIDE))

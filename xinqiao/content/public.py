@@ -70,15 +70,20 @@ def find_published(unit: Unit, article_id: Any) -> Article | None:
 
 
 def _count(article: Article, unit: Unit, field: str) -> None:
+    from xinqiao.reports.sources_services import article_stat_counted
+
     day = timezone.localdate()
     rows = ArticleStat.objects.filter(article=article, unit=unit, day=day)
     if rows.update(**{field: F(field) + 1}):
+        # QuerySet.update sends no signal: mark the unit's day for the aggregate tables.
+        article_stat_counted(unit.pk, day)
         return
     try:
         with transaction.atomic():
             ArticleStat.objects.create(article=article, unit=unit, day=day, **{field: 1})
     except IntegrityError:  # created by a concurrent request a moment ago
         rows.update(**{field: F(field) + 1})
+        article_stat_counted(unit.pk, day)
 
 
 def record_view(*, article: Article, unit: Unit) -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.log import acting
+from xinqiao.ops import jobs
 from xinqiao.orgs.models import (
     ALLOWED_PARENT_KINDS,
     COMMUNITY_TEAM_MAX,
@@ -164,6 +165,9 @@ def move_unit(*, acting_user: Any, unit: Unit, new_parent: Unit) -> Unit:
             path=Concat(Value(new_path), Substr(F("path"), len(old_path) + 1, Length("path"))),
             depth=F("depth") + depth_change,
         )
+        # The dashboards' tree rows sum each unit into its ancestors: recount them all in the
+        # worker once the move is committed (issue #9 item 5; a move is rare).
+        jobs.enqueue("reports.rebuild_tallies", {}, key="reports.rebuild_tallies")
     unit.refresh_from_db()
     forget_grants(acting_user)
     return unit

@@ -12,6 +12,7 @@ from datetime import date
 from django.db.models import Count
 
 from xinqiao.orgs.models import Unit
+from xinqiao.reports.sources import minutes_between  # the histogram's step: a definition
 from xinqiao.reports.tally import Counts, period_bounds
 
 Naive = Callable[[str, date, date], Counts]
@@ -99,8 +100,7 @@ def alerts(path: str, start: date, end: date) -> Counts:
         counter[("alert", str(level))] += 1
         for measure, moment in (("alert.ack", acked), ("alert.contact", contacted)):
             if moment is not None:
-                minutes = max(0, int((moment - created).total_seconds() // 60))
-                counter[(measure, f"{level}|{minutes}")] += 1
+                counter[(measure, f"{level}|{minutes_between(created, moment)}")] += 1
         if step:
             counter[("alert.escalated", str(level))] += 1
     return _counted(counter)

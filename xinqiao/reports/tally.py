@@ -106,8 +106,12 @@ def _values(instance: Model, fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _remember(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    # A field left out by .only()/.defer() is not read (that would cost a query per row):
+    # its source then has no "before" values, and a save marks only where the row is now.
+    deferred = instance.get_deferred_fields()
     instance._tally_before = {  # type: ignore[attr-defined]
-        source: _values(instance, watch.fields) for source, watch in _WATCHERS[sender]
+        source: None if deferred.intersection(watch.fields) else _values(instance, watch.fields)
+        for source, watch in _WATCHERS[sender]
     }
 
 
