@@ -9,6 +9,7 @@ import re
 import threading
 import uuid
 from datetime import date, datetime, time, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -302,6 +303,54 @@ class SelfAssessmentLinkTests(IdempotencyCase):
         self.assertEqual(RiskSignal.objects.filter(person=person).count(), 1)
         self.assertEqual(Alert.objects.filter(person=person).count(), 1)
         self.assertEqual(phone.get(base + "done").status_code, 200)
+
+    def test_a_finish_that_dies_halfway_leaves_nothing_and_its_retry_makes_one(self):
+        """Issue #10 item 3: the request breaks after the assessment was scored but before its
+        risk signal (as a process killed there would): nothing of it, not even the key, is
+        kept; the client's retry with the same key makes the whole assessment and its alert
+        once."""
+        person = people_actions.register_person(
+            acting_user=self.c1_counsellor,
+            unit=self.c1,
+            name="中断测评",
+            id_number=resident_id(date(1980, 5, 17), 5),
+        )
+        people_actions.give_consent(
+            acting_user=self.c1_counsellor,
+            person=person,
+            purpose="assessment",
+            given_by="self",
+            method="signed_paper",
+            given_on=NOW.date(),
+        )
+        invitation = assessment_actions.invite_person(
+            acting_user=self.c1_counsellor, person=person, instrument="phq9"
+        )
+        base = f"/s/{invitation.token}/"
+        phone = Client()
+        phone.post(base + "begin", {"respondent": "self", "agree": "on"})
+        for number, value in enumerate(PHQ9_CRITICAL, start=1):
+            phone.post(base + "answer", {"number": number, "answer": value})
+        finish = keyed({"number": 10, "skip": "1"}, key())
+        with (
+            mock.patch(
+                "xinqiao.assessments.actions.raise_signal", side_effect=RuntimeError("killed")
+            ),
+            self.assertRaises(RuntimeError),
+        ):
+            phone.post(base + "answer", finish)
+        assessment = Assessment.objects.get(invitation=invitation)
+        self.assertEqual(assessment.status, AssessmentStatus.IN_PROGRESS)
+        self.assertFalse(RiskSignal.objects.filter(person=person).exists())
+        self.assertFalse(IdempotentRequest.objects.exists())
+        retried = phone.post(base + "answer", finish)
+        self.assertEqual(retried["Location"], base + "done")
+        self.assertEqual(phone.post(base + "answer", finish)["Location"], base + "done")
+        assessment.refresh_from_db()
+        self.assertEqual(assessment.status, AssessmentStatus.COMPLETED)
+        self.assertEqual(RiskSignal.objects.filter(person=person).count(), 1)
+        self.assertEqual(Alert.objects.filter(person=person).count(), 1)
+        self.assertEqual(IdempotentRequest.objects.count(), 1)
 
 
 class BookingLinkTests(IdempotencyCase):
