@@ -1,0 +1,339 @@
+"""Backup and restore (issue #10 item 2), end to end through the ``xinqiao`` console script.
+
+A source instance (its own database and data directory) gets the demo city; ``xinqiao backup``
+writes the archive; ``xinqiao restore`` loads it into a second, freshly migrated, empty
+instance, and every table of both databases is compared row by row, every column, as stored
+(ciphertexts included). On SQLite the instances are two data directories; on PostgreSQL two
+databases beside the test database (``test_h6_source``, ``test_h6_restore``), dropped after.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from xinqiao.ops import backup
+
+REPO = Path(__file__).resolve().parent.parent
+PG = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# Written by migrate in each instance at its own time: compared by (app, name) only.
+MIGRATIONS = "django_migrations"
+
+
+def _key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _pg_url(name: str) -> str:
+    db = settings.DATABASES["default"]
+    user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgresql://{user}@{host}:{port}/{name}"
+
+
+def _pg_admin(*statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_pg_url("postgres"), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@dataclass
+class Instance:
+    data_dir: Path
+    database: str  # SQLite file path or PostgreSQL database name
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "XINQIAO_DATA_KEYS", "XINQIAO_MEDIA_DIR"}
+        }
+        env |= {"XINQIAO_DATA_DIR": str(self.data_dir), "DB_CONN_MAX_AGE": "0", **KEYS}
+        if PG:
+            env["DATABASE_URL"] = _pg_url(self.database)
+        return env | extra
+
+    def run(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "xinqiao.cli", *args],
+            cwd=REPO,
+            env=self.env(**extra),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    def tables(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every table's rows as stored, sorted; id sequences' high-water marks beside them."""
+        if PG:
+            import psycopg
+
+            with psycopg.connect(_pg_url(self.database)) as conn:
+                names = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+                    )
+                ]
+                out = {n: list(conn.execute(f'SELECT * FROM "{n}"').fetchall()) for n in names}  # noqa: S608
+                out["(sequences)"] = list(
+                    conn.execute("SELECT sequencename, last_value FROM pg_sequences").fetchall()
+                )
+        else:
+            conn = sqlite3.connect(self.database)
+            try:
+                names = [
+                    r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                ]
+                out = {n: conn.execute(f'SELECT * FROM "{n}"').fetchall() for n in names}  # noqa: S608
+            finally:
+                conn.close()
+            # A zero mark and no mark mean the same to SQLite (the next id is 1).
+            out["sqlite_sequence"] = [r for r in out["sqlite_sequence"] if r[1]]
+        return {name: sorted(rows, key=repr) for name, rows in out.items()}
+
+    def files(self) -> dict[str, bytes]:
+        found = {}
+        for folder in ("media", "imports"):
+            root = self.data_dir / folder
+            if root.is_dir():
+                for path in root.rglob("*"):
+                    if path.is_file():
+                        found[f"{folder}/{path.relative_to(root)}"] = path.read_bytes()
+        return found
+
+
+def _comparable(tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Drop what each instance's own migrate wrote at its own time (applied timestamps)."""
+    out = dict(tables)
+    migrations = out.pop(MIGRATIONS)
+    out["(migrations)"] = sorted((r[1], r[2]) for r in migrations)
+    if PG:
+        out["(sequences)"] = [r for r in out["(sequences)"] if not r[0].startswith(MIGRATIONS)]
+    else:
+        out["sqlite_sequence"] = [r for r in out["sqlite_sequence"] if r[0] != MIGRATIONS]
+    return out
+
+
+def _data_rows(tables: dict[str, list[tuple[Any, ...]]]) -> int:
+    """Rows beyond what a fresh migrate writes (content types, permissions, starter articles)."""
+    skip = {MIGRATIONS, "sqlite_sequence", "(sequences)", "django_content_type"}
+    skip |= {"auth_permission", "content_article"}
+    return sum(len(rows) for name, rows in tables.items() if name not in skip)
+
+
+KEYS = {
+    "XINQIAO_DATA_KEY": _key(),
+    "SECRET_KEY": secrets.token_urlsafe(60),
+    "XINQIAO_BACKUP_KEY": _key(),
+}
+
+
+@dataclass
+class World:
+    source: Instance
+    archive: Path
+    tmp: Path
+    empty_sqlite: Path | None
+    made: int = 0
+
+    def fresh_target(self) -> Instance:
+        """A second instance, migrated and empty."""
+        self.made += 1
+        data_dir = self.tmp / f"target{self.made}"
+        data_dir.mkdir()
+        if PG:
+            _pg_admin(
+                "DROP DATABASE IF EXISTS test_h6_restore",
+                "CREATE DATABASE test_h6_restore TEMPLATE test_h6_empty",
+            )
+            return Instance(data_dir, "test_h6_restore")
+        assert self.empty_sqlite is not None
+        shutil.copyfile(self.empty_sqlite, data_dir / "xinqiao.sqlite3")
+        return Instance(data_dir, str(data_dir / "xinqiao.sqlite3"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("backup")
+    source_dir = tmp / "source"
+    source_dir.mkdir()
+    if PG:
+        _pg_admin(
+            "DROP DATABASE IF EXISTS test_h6_restore",
+            "DROP DATABASE IF EXISTS test_h6_empty",
+            "DROP DATABASE IF EXISTS test_h6_source",
+            "CREATE DATABASE test_h6_source",
+        )
+        source = Instance(source_dir, "test_h6_source")
+    else:
+        source = Instance(source_dir, str(source_dir / "xinqiao.sqlite3"))
+    try:
+        done = source.run("migrate", "--verbosity", "0")
+        assert done.returncode == 0, done.stderr
+        empty = None
+        if PG:
+            _pg_admin("CREATE DATABASE test_h6_empty TEMPLATE test_h6_source")
+        else:
+            empty = tmp / "empty.sqlite3"
+            shutil.copyfile(source.database, empty)
+        # The demo city with people: build_demo_city(people_per_community=3).
+        done = source.run("demo", "--people", "3")
+        assert done.returncode == 0, done.stderr
+        # Media beside the demo's own lesson: bytes of every value, and an import's upload.
+        lesson = source_dir / "media" / "content" / "lesson with space.mp4"
+        lesson.parent.mkdir(parents=True, exist_ok=True)
+        lesson.write_bytes(bytes(range(256)) * 4096 + secrets.token_bytes(999))
+        (source_dir / "imports").mkdir(exist_ok=True)
+        sealed = f"v1.{_key_id(KEYS['XINQIAO_DATA_KEY'])}.".encode() + bytes(64)
+        (source_dir / "imports" / "pending.sealed").write_bytes(sealed)
+        archive = tmp / "city.xqb"
+        done = source.run("backup", str(archive))
+        assert done.returncode == 0, done.stderr
+        assert "backup written" in done.stdout
+        yield World(source, archive, tmp, empty)
+    finally:
+        if PG:
+            _pg_admin(
+                "DROP DATABASE IF EXISTS test_h6_restore",
+                "DROP DATABASE IF EXISTS test_h6_empty",
+                "DROP DATABASE IF EXISTS test_h6_source",
+            )
+
+
+def test_restore_gives_back_every_table_row_by_row(world: World) -> None:
+    target = world.fresh_target()
+    before = world.source.tables()
+    assert _data_rows(before) > 5000  # the demo city is there to be compared
+    assert _data_rows(target.tables()) == 0
+    done = target.run("restore", str(world.archive))
+    assert done.returncode == 0, done.stderr
+    assert "restored:" in done.stdout
+    source, restored = _comparable(before), _comparable(target.tables())
+    assert sorted(restored) == sorted(source)
+    differ = [name for name in source if source[name] != restored[name]]
+    assert differ == []
+    assert target.files() == world.source.files()
+    assert "media/content/lesson with space.mp4" in target.files()
+    assert oct((target.data_dir / "imports" / "pending.sealed").stat().st_mode & 0o777) == "0o600"
+
+
+def test_restored_instance_reads_its_encrypted_fields(world: World) -> None:
+    """Ciphertexts were copied, not re-encrypted, and decrypt with the same data key."""
+    target = world.fresh_target()
+    assert target.run("restore", str(world.archive)).returncode == 0
+    script = (
+        "from xinqiao.people.models import Person;"
+        "print(sorted((p.name, p.phone) for p in Person.objects.exclude(phone='')))"
+    )
+    shown = [inst.run("shell", "-c", script) for inst in (world.source, target)]
+    assert shown[0].returncode == 0, shown[0].stderr
+    assert shown[0].stdout.count("'1") > 5  # phone numbers, decrypted
+    assert shown[1].stdout == shown[0].stdout
+
+
+def _refused(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    for word in words:
+        assert word in done.stderr
+
+
+def test_a_tampered_archive_is_refused_and_restores_nothing(world: World) -> None:
+    target = world.fresh_target()
+    data = world.archive.read_bytes()
+    for position in (len(data) // 2, 20, len(data) - 3):  # a chunk, the salt, the last tag
+        flipped = bytearray(data)
+        flipped[position] ^= 0x01
+        bad = world.tmp / f"flipped-{position}.xqb"
+        bad.write_bytes(bytes(flipped))
+        _refused(target.run("restore", str(bad)), "failed authentication")
+    cut = world.tmp / "cut.xqb"
+    cut.write_bytes(data[: len(data) - 1000])
+    _refused(target.run("restore", str(cut)), "cut short")
+    longer = world.tmp / "longer.xqb"
+    longer.write_bytes(data + b"\x00")
+    _refused(target.run("restore", str(longer)), "after its last chunk")
+    assert _data_rows(target.tables()) == 0
+    assert target.files() == {}
+
+
+def test_a_wrong_backup_key_is_refused(world: World) -> None:
+    target = world.fresh_target()
+    _refused(
+        target.run("restore", str(world.archive), XINQIAO_BACKUP_KEY=_key()), "wrong backup key"
+    )
+    assert _data_rows(target.tables()) == 0
+
+
+def test_an_instance_without_the_data_key_is_told_which_key_it_needs(world: World) -> None:
+    target = world.fresh_target()
+    done = target.run("restore", str(world.archive), XINQIAO_DATA_KEY=_key())
+    _refused(done, "needs the data key", _key_id(KEYS["XINQIAO_DATA_KEY"]))
+    assert _data_rows(target.tables()) == 0
+
+
+def test_restore_into_a_non_empty_instance_is_refused(world: World) -> None:
+    before = world.source.tables()
+    done = world.source.run("restore", "--no-migrate", str(world.archive))
+    _refused(done, "not empty")
+    assert world.source.tables() == before
+
+
+def _key_id(text: str) -> str:
+    import hashlib
+
+    from xinqiao.lib.crypto import decode_master_key
+
+    return hashlib.sha256(decode_master_key(text)).hexdigest()[:8]
+
+
+def test_the_archive_names_key_fingerprints_never_keys(world: World) -> None:
+    raw = world.archive.read_bytes()
+    backup_key = base64.urlsafe_b64decode(KEYS["XINQIAO_BACKUP_KEY"])
+    with world.archive.open("rb") as handle:
+        plain = b"".join(backup.open_sealed(handle, backup_key))
+    data_key = base64.urlsafe_b64decode(KEYS["XINQIAO_DATA_KEY"])
+    for secret in (data_key, backup_key, KEYS["SECRET_KEY"].encode()):
+        for form in (secret, base64.urlsafe_b64encode(secret), base64.b64encode(secret)):
+            assert form not in plain
+            assert form.rstrip(b"=") not in plain
+            assert form not in raw
+    assert b"accounts_user" in plain  # the table names are inside ...
+    assert b"accounts_user" not in raw  # ... and sealed
+    [manifest] = [json.loads(body) for kind, body in backup._frames(iter([plain])) if kind == b"Z"]
+    [held] = manifest["keys"]["data_keys"]
+    assert held == {
+        "key_id": _key_id(KEYS["XINQIAO_DATA_KEY"]),
+        "fingerprint": backup.fingerprint(data_key, "data"),
+    }
+    assert manifest["keys"]["data_keys_used"] == [held["key_id"]]
+    assert manifest["tables"]["people_person"] > 20
+    assert set(manifest["migrations"]) >= {"people", "auth", "content"}
+    assert all(len(m["sha256"]) == 64 for m in manifest["members"].values())
+
+
+def test_another_migration_state_is_refused(world: World) -> None:
+    backup_key = base64.urlsafe_b64decode(KEYS["XINQIAO_BACKUP_KEY"])
+    with world.archive.open("rb") as handle:
+        plain = b"".join(backup.open_sealed(handle, backup_key))
+    [manifest] = [json.loads(body) for kind, body in backup._frames(iter([plain])) if kind == b"Z"]
+    assert manifest["migrations"] == backup.code_migration_state()
+    manifest["migrations"]["people"] = "0001_initial"
+    with pytest.raises(backup.BackupError, match="people: archive 0001_initial"):
+        backup.check_compatible(manifest)
