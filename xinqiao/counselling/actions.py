@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from xinqiao.audit.log import acting
 from xinqiao.booking import actions as booking_actions
 from xinqiao.booking.models import Appointment, AppointmentStatus
+from xinqiao.concurrency import check_version
 from xinqiao.counselling.models import (
     ParticipantRole,
     Programme,
@@ -255,9 +256,16 @@ def _check_appointment(acting_user: Any, appointment: Appointment, people: list[
 
 @transaction.atomic
 def update_case_record(
-    *, acting_user: Any, participant: SessionParticipant, **changes: str
+    *,
+    acting_user: Any,
+    participant: SessionParticipant,
+    expected_version: int | None = None,
+    read_digests: str = "",
+    **changes: str,
 ) -> SessionParticipant:
-    """Correct a participant's case record (audited through the change log)."""
+    """Correct a participant's case record (audited through the change log). With
+    ``expected_version`` (the edit form's, issue #10 item 5) a correction of a record someone
+    changed since it was read is refused (``xinqiao.concurrency.StaleEdit``)."""
     participant = (
         SessionParticipant.objects.select_for_update()
         .select_related("session__unit")
@@ -265,6 +273,7 @@ def update_case_record(
     )
     require(acting_user, Action.SESSION_RECORD, participant.session.unit)
     require(acting_user, Action.SESSION_NOTES_VIEW, participant.session.unit)
+    check_version(participant, expected=expected_version, token=read_digests, fields=CASE_FIELDS)
     unknown = set(changes) - set(CASE_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("This is not part of the case record.")})

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.concurrency import VersionedForm
 from xinqiao.counselling.models import (
     Programme,
     SessionFormat,
@@ -77,7 +78,7 @@ class SessionForm(forms.Form):
                 del self.fields[name]
 
 
-class CaseRecordForm(forms.Form):
+class CaseRecordForm(VersionedForm):
     basic_situation = forms.CharField(
         label=_("Basic situation"), required=False, widget=CASE_WIDGET
     )

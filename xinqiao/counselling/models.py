@@ -10,6 +10,7 @@ SESSION_NOTES_VIEW (clinical roles); SESSION_VIEW sees that a session took place
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.concurrency import bump_version
 from xinqiao.fields import EncryptedTextField
 
 
@@ -195,6 +197,8 @@ class SessionParticipant(models.Model):
     advice = EncryptedTextField(_("counselling advice"), blank=True)
     note = EncryptedTextField(_("note"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every save: a stale correction of the case record is refused.
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     class Meta:
         ordering = ["session", "role", "id"]
@@ -211,3 +215,7 @@ class SessionParticipant(models.Model):
 
     def __str__(self) -> str:
         return str(self.pk)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        bump_version(self, kwargs)
+        super().save(*args, **kwargs)

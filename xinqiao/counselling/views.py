@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from xinqiao.audit.log import log_access
 from xinqiao.audit.models import AccessKind
 from xinqiao.booking.access import access_appointment
+from xinqiao.concurrency import submit_edit, versioned_initial
 from xinqiao.counselling import actions
 from xinqiao.counselling.access import (
     access_participant,
@@ -182,17 +183,26 @@ def case_record_edit(request: HttpRequest, session_id: Any, participant_id: Any)
     require(request.user, Action.SESSION_RECORD, session.unit)
     participant = access_participant(request.user, session, participant_id)
     log_content_read(request, session, reason="case record edit")
+    fields = actions.CASE_FIELDS
     form = CaseRecordForm(
         request.POST or None,
-        initial={f: getattr(participant, f) for f in actions.CASE_FIELDS},
+        initial={f: getattr(participant, f) for f in fields}
+        | versioned_initial(participant, fields),
     )
-    saved = submit(
+    saved, stale = submit_edit(
         request,
         form,
-        lambda data: actions.update_case_record(
-            acting_user=request.user, participant=participant, **data
+        lambda data, version, token: actions.update_case_record(
+            acting_user=request.user,
+            participant=participant,
+            expected_version=version,
+            read_digests=token,
+            **data,
         ),
         _("Case record corrected."),
+        heading=_(
+            "Someone else changed this case record while you were editing: %(fields)s changed."
+        ),
     )
     if saved is not None:
         return redirect("counselling:detail", session_id=session.pk)
@@ -200,6 +210,7 @@ def case_record_edit(request: HttpRequest, session_id: Any, participant_id: Any)
         request,
         "counselling/case_record.html",
         {"session": session, "participant": participant, "form": form},
+        status=409 if stale else 200,  # Conflict: the record changed since the form was read
     )
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from xinqiao.audit.log import acting
+from xinqiao.concurrency import check_version
 from xinqiao.followups import schedule
 from xinqiao.followups.models import (
     CurrentState,
@@ -158,6 +159,11 @@ def contact_made(*, person: Person, on: date, actor: Any = None) -> FollowUpPlan
         return plan
 
 
+# What a visit form shows of the plan and a visit changes: a change to one of these since the
+# form was read makes the visit stale.
+PLAN_FIELDS = ("next_due", "last_contact_on", "interval_days", "failed_in_a_row", "responsible")
+
+
 def _field(name: str, message: str) -> ValidationError:
     return ValidationError({name: message})
 
@@ -177,12 +183,19 @@ def record_visit(
     toolkit: Iterable[str] = (),
     state: str = CurrentState.UNKNOWN,
     state_note: str = "",
+    expected_version: int | None = None,
+    read_digests: str = "",
 ) -> FollowUpVisit:
     """A follow-up visit (MISSION.md R-FOLLOW): seed 000 二(五) 随访时记录心理测评、心理疏导
     情况，并给予相应的健康指导 — the assessment, counselling and health guidance given — and
     the next date. "Could not reach" keeps the follow-up open: the next attempt is due
     soon and after repeated failures the supervisors are told (schedule.after_unreached).
-    No consent is needed for a visit; the person must be in the user's scope."""
+    No consent is needed for a visit; the person must be in the user's scope.
+
+    A visit reschedules the plan: with ``expected_version`` (the plan's version when the form
+    was read, issue #10 item 5) it is refused when someone changed the plan since — another
+    visit recorded meanwhile — (``xinqiao.concurrency.StaleEdit``, naming PLAN_FIELDS that
+    changed), so that nobody's next date is overwritten unseen."""
     require(acting_user, Action.FOLLOWUP_RECORD, person.unit)
     person = Person.objects.select_related("unit").get(pk=person.pk)
     if not under_service(person):
@@ -211,6 +224,12 @@ def record_visit(
         )
     if assessment is not None and assessment.person_id != person.pk:
         raise _field("assessment", _("This assessment is not this person's."))
+    if expected_version is not None:
+        current = FollowUpPlan.objects.select_for_update().filter(person=person).first()
+        if current is not None:
+            check_version(
+                current, expected=expected_version, token=read_digests, fields=PLAN_FIELDS
+            )
     plan = reschedule(person=person, reason=_("Follow-up visit"), actor=acting_user)
     if plan is None:  # not under service: checked above
         raise _field("person", _("This person is not under service (file not active)."))

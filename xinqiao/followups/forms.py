@@ -5,10 +5,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.concurrency import VersionedForm
 from xinqiao.followups.models import CurrentState, Toolkit, VisitMode, VisitOutcome
 
 
-class VisitForm(forms.Form):
+class VisitForm(VersionedForm):
     visited_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     mode = forms.ChoiceField(label=_("Mode"), choices=VisitMode.choices)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=VisitOutcome.choices)

@@ -8,12 +8,14 @@ plan is THE source of "next due" for the person; every visit is recorded against
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.concurrency import bump_version
 from xinqiao.fields import EncryptedTextField
 from xinqiao.followups import schedule
 
@@ -84,6 +86,8 @@ class FollowUpPlan(models.Model):
     failed_in_a_row = models.PositiveSmallIntegerField(_("failed attempts in a row"), default=0)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every save: a visit recorded on a plan that changed since is refused.
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     class Meta:
         verbose_name = _("follow-up plan")
@@ -100,6 +104,10 @@ class FollowUpPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id}: {self.next_due}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        bump_version(self, kwargs)
+        super().save(*args, **kwargs)
 
 
 class FollowUpVisit(models.Model):

@@ -16,14 +16,16 @@ from django.utils.translation import gettext as _
 from xinqiao.assessments.models import Assessment, AssessmentStatus
 from xinqiao.audit.log import log_access
 from xinqiao.audit.models import AccessKind
+from xinqiao.concurrency import submit_edit, versioned_initial
 from xinqiao.followups import actions, schedule
 from xinqiao.followups.access import access_visit, plans_in_scope, sees_content
 from xinqiao.followups.forms import VisitForm
+from xinqiao.followups.models import FollowUpPlan
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can, require_confidentiality_agreement, scoped
 from xinqiao.people.access import access_person
-from xinqiao.workbench.forms import person_form_page, submit
+from xinqiao.workbench.forms import person_form_page
 
 
 def _annotate(plans: Any, today: Any) -> None:
@@ -130,13 +132,14 @@ def visit_new(request: HttpRequest, person_id: Any) -> HttpResponse:
     assessments = Assessment.objects.filter(
         person=person, status=AssessmentStatus.COMPLETED
     ).order_by("-completed_at")[:20]
+    plan = FollowUpPlan.objects.filter(person=person).first()
     form = VisitForm(
         request.POST or None,
         assessments=assessments,
-        initial={"visited_on": timezone.localdate()},
+        initial={"visited_on": timezone.localdate()} | versioned_initial(plan, actions.PLAN_FIELDS),
     )
 
-    def save(data: dict[str, Any]) -> Any:
+    def save(data: dict[str, Any], version: int | None, token: str) -> Any:
         chosen = None
         if data.get("assessment"):
             chosen = Assessment.objects.filter(pk=data["assessment"]).first()
@@ -153,11 +156,25 @@ def visit_new(request: HttpRequest, person_id: Any) -> HttpResponse:
             toolkit=data.get("toolkit") or [],
             state=data["state"],
             state_note=data.get("state_note", ""),
+            expected_version=version,
+            read_digests=token,
         )
 
-    if submit(request, form, save, _("Follow-up recorded.")) is not None:
+    saved, stale = submit_edit(
+        request,
+        form,
+        save,
+        _("Follow-up recorded."),
+        heading=_(
+            "Someone else changed this follow-up plan while you were recording: %(fields)s changed."
+        ),
+    )
+    if saved is not None:
         return redirect(f"/people/{person.pk}/#followup")
-    return person_form_page(request, person, form, _("Record a follow-up"))
+    response = person_form_page(request, person, form, _("Record a follow-up"))
+    if stale:
+        response.status_code = 409  # Conflict: the plan changed since the form was read
+    return response
 
 
 @login_required

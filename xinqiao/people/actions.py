@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xinqiao.audit.log import acting
+from xinqiao.concurrency import check_version
 from xinqiao.fields import blind_index, blind_indexes
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
@@ -328,11 +329,23 @@ EDITABLE_FIELDS = (
 
 
 @transaction.atomic
-def update_person(*, acting_user: Any, person: Person, **changes: Any) -> Person:
+def update_person(
+    *,
+    acting_user: Any,
+    person: Person,
+    expected_version: int | None = None,
+    read_digests: str = "",
+    **changes: Any,
+) -> Person:
+    """Edit the file's details. With ``expected_version`` (the edit form's, issue #10 item 5)
+    an edit of a file someone changed since it was read is refused (``StaleEdit``, naming the
+    changed fields; ``read_digests`` tells which). The row is locked, compared and saved —
+    never ``QuerySet.update``: the aggregate tables watch saves of files."""
     person = Person.objects.select_for_update().get(pk=person.pk)
     require(acting_user, Action.PERSON_EDIT, person.unit)
     if person.status == FileStatus.ERASED:
         raise ValidationError({"person": _("This file has been erased.")})
+    check_version(person, expected=expected_version, token=read_digests, fields=EDITABLE_FIELDS)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed here.")})

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.concurrency import VersionedForm
 from xinqiao.orgs.forms import UnitChoiceField
 from xinqiao.orgs.models import Unit
 from xinqiao.people.actions import ErasureReason
@@ -69,7 +70,7 @@ class PersonForm(forms.Form):
             )
 
 
-class PersonEditForm(PersonForm):
+class PersonEditForm(VersionedForm, PersonForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, units=Unit.objects.none(), with_groups=False, **kwargs)
         del self.fields["unit"]

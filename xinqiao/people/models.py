@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.concurrency import bump_version
 from xinqiao.fields import EncryptedTextField
 
 
@@ -124,6 +125,8 @@ class Person(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
     erasure_reason = models.TextField(_("legal reason for erasure"), blank=True)
+    # Bumped by every save of the row: edit forms refuse a stale edit (xinqiao.concurrency).
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     class Meta:
         verbose_name = _("person file")
@@ -152,6 +155,10 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        bump_version(self, kwargs)
+        super().save(*args, **kwargs)
 
     BLIND_INDEX_FIELDS = ("id_number_index", "phone_index")
 

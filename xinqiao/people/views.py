@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from xinqiao.accounts.http import signed_in
 from xinqiao.audit.log import log_access
 from xinqiao.audit.models import AccessKind
+from xinqiao.concurrency import submit_edit, versioned_initial
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import (
@@ -276,19 +277,28 @@ def _back(person: Person, section: str) -> HttpResponse:
 @login_required
 def person_edit(request: HttpRequest, person_id: Any) -> HttpResponse:
     person = _editable(request, person_id)
-    initial = {f: getattr(person, f) for f in actions.EDITABLE_FIELDS}
+    fields = actions.EDITABLE_FIELDS
+    initial = {f: getattr(person, f) for f in fields} | versioned_initial(person, fields)
     form = PersonEditForm(request.POST or None, initial=initial)
-    if (
-        submit(
-            request,
-            form,
-            lambda data: actions.update_person(acting_user=request.user, person=person, **data),
-            _("File saved."),
-        )
-        is not None
-    ):
+    saved, stale = submit_edit(
+        request,
+        form,
+        lambda data, version, token: actions.update_person(
+            acting_user=request.user,
+            person=person,
+            expected_version=version,
+            read_digests=token,
+            **data,
+        ),
+        _("File saved."),
+        heading=_("Someone else changed this file while you were editing: %(fields)s changed."),
+    )
+    if saved is not None:
         return _back(person, "top")
-    return person_form_page(request, person, form, _("Edit file"))
+    response = person_form_page(request, person, form, _("Edit file"))
+    if stale:
+        response.status_code = 409  # Conflict: the file changed since the form was read
+    return response
 
 
 @login_required
