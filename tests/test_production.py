@@ -389,3 +389,52 @@ def test_metrics_report_queue_alerts_and_notifications_from_the_database(demo):
         assert value(m, "xinqiao_alert_oldest_unacknowledged_seconds") == 0
         assert value(m, "xinqiao_job_queue_depth") == 0
         assert value(m, "xinqiao_jobs", status="done") == 4
+
+
+MULTIPROCESS_REQUESTS = """
+import django
+django.setup()
+from django.test import Client
+for _n in range(2):
+    assert Client(HTTP_HOST="localhost").get("/healthz").status_code == 200
+"""
+
+MULTIPROCESS_SCRAPE = """
+import django
+django.setup()
+from django.test import Client
+for _n in range(3):
+    assert Client(HTTP_HOST="localhost").get("/healthz").status_code == 200
+from prometheus_client.exposition import generate_latest
+from xinqiao.ops import metrics
+metrics.DatabaseCollector.collect = lambda self: iter(())  # this process has no tables
+print(generate_latest(metrics._registry()).decode())
+"""
+
+
+def test_several_processes_add_up_under_gunicorn(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR (docs/deployment.md "Monitoring") a scrape answered by
+    any process reports the requests of all processes of the machine."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("XINQIAO", "DATABASE", "DJANGO"))
+    }
+    env.update(
+        {
+            "XINQIAO_DATA_DIR": str(tmp_path / "data"),
+            "DJANGO_SETTINGS_MODULE": "xinqiao.settings",
+            "PROMETHEUS_MULTIPROC_DIR": str(shared),
+        }
+    )
+    result = run_python(MULTIPROCESS_REQUESTS, env)  # one process serves two requests
+    assert result.returncode == 0, result.stderr
+    result = run_python(MULTIPROCESS_SCRAPE, env)  # another serves three, then is scraped
+    assert result.returncode == 0, result.stderr
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(result.stdout)
+        for s in family.samples
+    }
+    assert value(samples, "xinqiao_http_request_duration_seconds_count", view="healthz") == 5
+    assert value(samples, "xinqiao_http_responses_total", view="healthz", status="2xx") == 5
