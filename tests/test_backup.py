@@ -138,6 +138,8 @@ def _data_rows(tables: dict[str, list[tuple[Any, ...]]]) -> int:
     return sum(len(rows) for name, rows in tables.items() if name not in skip)
 
 
+TARGETS = ["test_h6_restore", "test_h6_refusals", "test_h6_restore3", "test_h6_restore4"]
+OTHERS = ["test_h6_empty", "test_h6_source"]
 KEYS = {
     "XINQIAO_DATA_KEY": _key(),
     "SECRET_KEY": secrets.token_urlsafe(60),
@@ -159,11 +161,13 @@ class World:
         data_dir = self.tmp / f"target{self.made}"
         data_dir.mkdir()
         if PG:
+            name = TARGETS[self.made - 1]
+            # FILE_COPY: a copy of the files after a checkpoint, quicker than WAL_LOG here.
             _pg_admin(
-                "DROP DATABASE IF EXISTS test_h6_restore",
-                "CREATE DATABASE test_h6_restore TEMPLATE test_h6_empty",
+                f"DROP DATABASE IF EXISTS {name}",
+                f"CREATE DATABASE {name} TEMPLATE test_h6_empty STRATEGY FILE_COPY",
             )
-            return Instance(data_dir, "test_h6_restore")
+            return Instance(data_dir, name)
         assert self.empty_sqlite is not None
         shutil.copyfile(self.empty_sqlite, data_dir / "xinqiao.sqlite3")
         return Instance(data_dir, str(data_dir / "xinqiao.sqlite3"))
@@ -176,9 +180,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     source_dir.mkdir()
     if PG:
         _pg_admin(
-            "DROP DATABASE IF EXISTS test_h6_restore",
-            "DROP DATABASE IF EXISTS test_h6_empty",
-            "DROP DATABASE IF EXISTS test_h6_source",
+            *(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in [*TARGETS, *OTHERS]),
             "CREATE DATABASE test_h6_source",
         )
         source = Instance(source_dir, "test_h6_source")
@@ -189,7 +191,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert done.returncode == 0, done.stderr
         empty = None
         if PG:
-            _pg_admin("CREATE DATABASE test_h6_empty TEMPLATE test_h6_source")
+            _pg_admin("CREATE DATABASE test_h6_empty TEMPLATE test_h6_source STRATEGY FILE_COPY")
         else:
             empty = tmp / "empty.sqlite3"
             shutil.copyfile(source.database, empty)
@@ -211,33 +213,41 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     finally:
         if PG:
             _pg_admin(
-                "DROP DATABASE IF EXISTS test_h6_restore",
-                "DROP DATABASE IF EXISTS test_h6_empty",
-                "DROP DATABASE IF EXISTS test_h6_source",
+                *(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in [*TARGETS, *OTHERS])
             )
 
 
-def test_restore_gives_back_every_table_row_by_row(world: World) -> None:
+@pytest.fixture(scope="module")
+def restored(world: World) -> tuple[Instance, subprocess.CompletedProcess[str]]:
     target = world.fresh_target()
-    before = world.source.tables()
-    assert _data_rows(before) > 5000  # the demo city is there to be compared
     assert _data_rows(target.tables()) == 0
-    done = target.run("restore", str(world.archive))
+    return target, target.run("restore", str(world.archive))
+
+
+@pytest.fixture(scope="module")
+def empty_target(world: World) -> Instance:
+    """One empty instance for the refusals: each must leave it empty."""
+    return world.fresh_target()
+
+
+def test_restore_gives_back_every_table_row_by_row(world: World, restored: Any) -> None:
+    target, done = restored
     assert done.returncode == 0, done.stderr
     assert "restored:" in done.stdout
-    source, restored = _comparable(before), _comparable(target.tables())
-    assert sorted(restored) == sorted(source)
-    differ = [name for name in source if source[name] != restored[name]]
+    before = world.source.tables()
+    assert _data_rows(before) > 5000  # the demo city is there to be compared
+    source, copy = _comparable(before), _comparable(target.tables())
+    assert sorted(copy) == sorted(source)
+    differ = [name for name in source if source[name] != copy[name]]
     assert differ == []
     assert target.files() == world.source.files()
     assert "media/content/lesson with space.mp4" in target.files()
     assert oct((target.data_dir / "imports" / "pending.sealed").stat().st_mode & 0o777) == "0o600"
 
 
-def test_restored_instance_reads_its_encrypted_fields(world: World) -> None:
+def test_restored_instance_reads_its_encrypted_fields(world: World, restored: Any) -> None:
     """Ciphertexts were copied, not re-encrypted, and decrypt with the same data key."""
-    target = world.fresh_target()
-    assert target.run("restore", str(world.archive)).returncode == 0
+    target, _done = restored
     script = (
         "from xinqiao.people.models import Person;"
         "print(sorted((p.name, p.phone) for p in Person.objects.exclude(phone='')))"
@@ -254,38 +264,51 @@ def _refused(done: subprocess.CompletedProcess[str], *words: str) -> None:
         assert word in done.stderr
 
 
-def test_a_tampered_archive_is_refused_and_restores_nothing(world: World) -> None:
-    target = world.fresh_target()
+def test_a_tampered_archive_is_refused(world: World) -> None:
     data = world.archive.read_bytes()
-    for position in (len(data) // 2, 20, len(data) - 3):  # a chunk, the salt, the last tag
-        flipped = bytearray(data)
-        flipped[position] ^= 0x01
-        bad = world.tmp / f"flipped-{position}.xqb"
-        bad.write_bytes(bytes(flipped))
-        _refused(target.run("restore", str(bad)), "failed authentication")
-    cut = world.tmp / "cut.xqb"
-    cut.write_bytes(data[: len(data) - 1000])
-    _refused(target.run("restore", str(cut)), "cut short")
-    longer = world.tmp / "longer.xqb"
-    longer.write_bytes(data + b"\x00")
-    _refused(target.run("restore", str(longer)), "after its last chunk")
-    assert _data_rows(target.tables()) == 0
-    assert target.files() == {}
+    key = base64.urlsafe_b64decode(KEYS["XINQIAO_BACKUP_KEY"])
+    cases = {
+        "failed authentication": [
+            data[:p] + bytes([data[p] ^ 0x01]) + data[p + 1 :]
+            for p in (len(data) // 2, 20, len(data) - 3)  # a chunk, the salt, the last tag
+        ],
+        "wrong backup key": [data[:40] + bytes([data[40] ^ 0x80]) + data[41:]],
+        "cut short": [data[: len(data) - 1000], data[:200]],
+        "after its last chunk": [data + b"\x00"],
+        "not a Xinqiao backup": [b"Y" + data[1:]],
+    }
+    for message, variants in cases.items():
+        for number, variant in enumerate(variants):
+            bad = world.tmp / f"bad-{number}.xqb"
+            bad.write_bytes(variant)
+            with pytest.raises(backup.BackupError, match=message):
+                backup.verify(bad, key=key)
 
 
-def test_a_wrong_backup_key_is_refused(world: World) -> None:
-    target = world.fresh_target()
-    _refused(
-        target.run("restore", str(world.archive), XINQIAO_BACKUP_KEY=_key()), "wrong backup key"
-    )
-    assert _data_rows(target.tables()) == 0
+def test_the_console_refuses_a_flipped_byte_and_restores_nothing(
+    world: World, empty_target: Instance
+) -> None:
+    data = bytearray(world.archive.read_bytes())
+    data[len(data) // 3] ^= 0x04
+    bad = world.tmp / "flipped.xqb"
+    bad.write_bytes(bytes(data))
+    _refused(empty_target.run("restore", str(bad)), "failed authentication", "nothing")
+    assert _data_rows(empty_target.tables()) == 0
+    assert empty_target.files() == {}
 
 
-def test_an_instance_without_the_data_key_is_told_which_key_it_needs(world: World) -> None:
-    target = world.fresh_target()
-    done = target.run("restore", str(world.archive), XINQIAO_DATA_KEY=_key())
+def test_a_wrong_backup_key_is_refused(world: World, empty_target: Instance) -> None:
+    done = empty_target.run("restore", str(world.archive), XINQIAO_BACKUP_KEY=_key())
+    _refused(done, "wrong backup key")
+    assert _data_rows(empty_target.tables()) == 0
+
+
+def test_an_instance_without_the_data_key_is_told_which_key_it_needs(
+    world: World, empty_target: Instance
+) -> None:
+    done = empty_target.run("restore", str(world.archive), XINQIAO_DATA_KEY=_key())
     _refused(done, "needs the data key", _key_id(KEYS["XINQIAO_DATA_KEY"]))
-    assert _data_rows(target.tables()) == 0
+    assert _data_rows(empty_target.tables()) == 0
 
 
 def test_restore_into_a_non_empty_instance_is_refused(world: World) -> None:
