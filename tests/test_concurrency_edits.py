@@ -123,6 +123,7 @@ class StaleEditTests(PersonaTestCase):
             refused, f"您编辑期间，他人修改了这份档案：{label}已更改。", status_code=409
         )
         self.assertContains(refused, f"{label}现为：{phone(9001)}", status_code=409)
+        self.assertContains(refused, "您填写的内容保留在下方", status_code=409)
         address = zh(PersonEditForm.base_fields["address"].label)
         self.assertNotContains(refused, f"{address}现为", status_code=409)
         person = Person.objects.get(pk=self.person.pk)

@@ -11,8 +11,9 @@ compares:
 * the same version: nothing was saved since — the edit goes ahead;
 * another version: the digests say which of the form's fields changed since it was read. None
   (only something the form does not show changed, e.g. the priority level) — the edit goes
-  ahead; some — ``StaleEdit`` names them, and the page shows their current values beside the
-  user's own input, which is kept, with the new version: saving again overwrites knowingly.
+  ahead; some — ``StaleEdit`` names them, and the page (status 409) shows their current
+  values above the user's own input, which is kept — the fields the user had not touched take
+  the current values — with the new version: saving again overwrites knowingly.
 
 Callers that pass no version (the API, imports, other actions) work as before. The row is saved
 through ``save()`` (never ``QuerySet.update``): the aggregate tables watch saves through signals
@@ -93,7 +94,9 @@ def _digest(instance: models.Model, name: str, value: Any = _UNSET) -> str:
 
 def read_token(instance: models.Model, fields: Iterable[str]) -> str:
     """What the user saw, as a signed token of keyed digests (one per field)."""
-    return signing.dumps({name: _digest(instance, name) for name in fields}, salt=_SALT)
+    return signing.dumps(
+        {name: _digest(instance, name) for name in fields}, salt=_SALT, compress=True
+    )
 
 
 def versioned_initial(instance: models.Model | None, fields: Iterable[str]) -> dict[str, Any]:
