@@ -759,12 +759,17 @@ def _safe_relative(name: str) -> tuple[str, Path]:
     return prefix, relative
 
 
-def restore(path: Path, *, key: bytes | None = None) -> RestoreResult:
+def restore(
+    path: Path, *, key: bytes | None = None, prepare: Callable[[], None] | None = None
+) -> RestoreResult:
+    """Verify the whole archive, then (after ``prepare``, e.g. the migrations) load it."""
     started = time.monotonic()
     key = backup_key() if key is None else key
     path = Path(path)
     manifest = verify(path, key=key)
     warnings = check_compatible(manifest)
+    if prepare is not None:
+        prepare()
     models_by_table = {m._meta.db_table: m for m in dumped_models()}
     unknown = sorted(set(manifest["tables"]) - set(models_by_table))
     if unknown:

@@ -52,11 +52,13 @@ class Command(BaseCommand):
                     f"{len(manifest['members'])} members"
                 )
                 return
-            # Check before touching anything, then bring the schema up to this code's.
-            check_compatible(verify(path))
-            if not options["no_migrate"]:
+
+            # The archive is checked completely before anything is touched; then the schema
+            # is brought up to this code's, and the data loaded.
+            def migrate() -> None:
                 call_command("migrate", interactive=False, verbosity=0)
-            result = restore(path)
+
+            result = restore(path, prepare=None if options["no_migrate"] else migrate)
         except BackupError as exc:
             raise CommandError(describe_error(exc), returncode=2) from exc
         except (ValueError, UnicodeDecodeError) as exc:
