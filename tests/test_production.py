@@ -91,6 +91,28 @@ def test_no_template_has_inline_script_or_event_handler():
     assert problems == []
 
 
+POST_FORM = re.compile(r"<form\b[^>]*\bmethod=[\"']?post[\"']?[^>]*>(.*?)</form>", re.I | re.S)
+
+
+def test_every_post_form_carries_the_csrf_token():
+    """CSRF on every form (issue #10 item 1); htmx requests send it from base.html."""
+    problems, forms = [], 0
+    for path in template_files():
+        text = path.read_text(encoding="utf-8")
+        opened = len(re.findall(r"<form\b[^>]*\bmethod=[\"']?post", text, re.I))
+        found = POST_FORM.findall(text)
+        forms += len(found)
+        if opened != len(found):
+            problems.append(f"{path.relative_to(REPO)}: a form that is not closed")
+        problems += [f"{path.relative_to(REPO)}" for body in found if "csrf_token" not in body]
+    assert forms > 50
+    assert problems == []
+    base = (TEMPLATES / "base.html").read_text(encoding="utf-8")
+    assert """hx-headers='{"X-CSRFToken": "{{ csrf_token }}"}'""" in base
+    assert POST_FORM.search('<form method="post"><input name="x"></form>') is not None
+    assert "csrf_token" not in POST_FORM.findall('<form method="post"><input></form>')[0]
+
+
 def test_the_template_scan_finds_what_it_looks_for():
     assert INLINE_SCRIPT.search("<script>alert(1)</script>")
     assert INLINE_SCRIPT.search('<script type="module">x()</script>')
