@@ -95,7 +95,7 @@ def build(
         sections=sections,
         suppressed=suppress,
         threshold=ctx.threshold,
-        updated_at=timezone.localtime(updated).isoformat(timespec="minutes") if updated else "",
+        updated_at=f"{timezone.localtime(updated):%Y-%m-%d %H:%M}" if updated else "",
     )
 
 

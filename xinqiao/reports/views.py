@@ -66,7 +66,9 @@ def home(request: HttpRequest) -> HttpResponse:
     unit = home_unit(request.user)
     if unit is None:
         raise Http404
-    return redirect("reports:dashboard", unit_id=unit.pk)
+    target = reverse("reports:dashboard", kwargs={"unit_id": unit.pk})
+    query = urlencode({k: v for k, v in request.GET.items() if k in ("period", "start", "end")})
+    return redirect(f"{target}?{query}" if query else target)
 
 
 def _breadcrumbs(user: Any, unit: Unit) -> list[Unit]:

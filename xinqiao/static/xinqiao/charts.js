@@ -12,10 +12,13 @@
     var many = spec.series.length > 1;
     // Every label of a short axis; a long one (a day series) thins its labels itself.
     var axisLabel = spec.x.length > 12 ? { hideOverlap: true } : { interval: 0, hideOverlap: false };
+    // Many long labels (target groups, unit names) are turned so that they do not overlap.
+    var longest = spec.x.reduce(function (n, label) { return Math.max(n, String(label).length); }, 0);
+    if (spec.x.length > 6 && longest > 4) { axisLabel = { interval: 0, rotate: 35 }; }
     chart.setOption({
       aria: { enabled: true },
       animation: false,
-      grid: { left: 40, right: 16, top: many ? 56 : 24, bottom: 40 },
+      grid: { left: 40, right: 16, top: many ? 56 : 24, bottom: axisLabel.rotate ? 96 : 40 },
       tooltip: { trigger: "axis" },
       legend: many ? { top: 0, type: "scroll" } : undefined,
       xAxis: { type: "category", data: spec.x, axisLabel: axisLabel },
