@@ -360,3 +360,10 @@ def test_another_migration_state_is_refused(world: World) -> None:
     manifest["migrations"]["people"] = "0001_initial"
     with pytest.raises(backup.BackupError, match="people: archive 0001_initial"):
         backup.check_compatible(manifest)
+
+
+def test_check_only_verifies_and_touches_nothing(world: World, empty_target: Instance) -> None:
+    done = empty_target.run("restore", "--check", str(world.archive))
+    assert done.returncode == 0, done.stderr
+    assert "archive is sound" in done.stdout
+    assert _data_rows(empty_target.tables()) == 0
