@@ -52,7 +52,7 @@ class AuditConfig(AppConfig):
         # Person files: every personal value masked; the log shows what changed, not to what.
         auditlog.register(
             Person,
-            exclude_fields=["id_number_index", "phone_index", "updated_at"],
+            exclude_fields=["id_number_index", "phone_index", "updated_at", "version"],
             mask_fields=[
                 "name",
                 "id_number",
