@@ -21,6 +21,8 @@ class AccessKind(models.TextChoices):
     SEARCH = "search", _("Searched")
     EXPORT = "export", _("Exported")
     BREAK_GLASS = "break_glass", _("Emergency access (break-glass)")
+    # A signed-in user refused (404 or 403) on a page or API route (issue #10 item 8).
+    REFUSED = "refused", _("Refused")
 
 
 class AppendOnlyError(RuntimeError):
