@@ -92,6 +92,11 @@ class Action(models.TextChoices):
     REPORT_LINE_LIST = "report.line_list", _("Download de-identified line lists")
     WORK_REPORT_WRITE = "report.work_write", _("Make and submit the unit's work reports")
     WORK_REPORT_REVIEW = "report.work_review", _("Read, comment on and mark the reports sent up")
+    BREAK_GLASS = (
+        "person.break_glass",
+        _("Open a file outside one's scope in an emergency, with a reason (break-glass)"),
+    )
+    BREAK_GLASS_REVIEW = "audit.break_glass_review", _("Review emergency (break-glass) accesses")
 
 
 ADMIN_ROLES: frozenset[Role] = frozenset(
@@ -210,14 +215,23 @@ _REPORT_OVERSIGHT: frozenset[Action] = frozenset(
 )
 _REPORT_WRITING: frozenset[Action] = frozenset({Action.REPORT_VIEW, Action.WORK_REPORT_WRITE})
 
+# Break-glass (R-PRIVACY; seed 002 篇6 二(四) 严格保密 with 000 二(六) crisis intervention): in
+# an emergency the clinical roles who decide on risk (counsellors and psychiatrists, the roles
+# that may set a risk level) may open a file of their own city outside their scope, with a
+# reason, for a few hours (xinqiao.people.breakglass); administrators and auditors review it.
+_BREAK_GLASS_REVIEW: frozenset[Action] = frozenset({Action.BREAK_GLASS_REVIEW})
+
 # District and city administrators may be sent an alert nobody acknowledged (escalation up
 # the tree, R-CRISIS): they see alerts and may acknowledge one.
 _CRISIS_OVERSIGHT: frozenset[Action] = frozenset({Action.ALERT_VIEW, Action.ALERT_HANDLE})
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.SYSTEM_ADMIN: _ADMIN | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT, Action.RESPONSE_CONFIGURE},
+    Role.SYSTEM_ADMIN: _ADMIN
+    | _BREAK_GLASS_REVIEW
+    | {Action.AUDIT_VIEW, Action.AUDIT_EXPORT, Action.RESPONSE_CONFIGURE},
     Role.CITY_ADMIN: _EDUCATION
     | _ADMIN
+    | _BREAK_GLASS_REVIEW
     | _AREA_OVERSIGHT
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_OVERSIGHT
@@ -227,6 +241,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | {Action.RESPONSE_CONFIGURE, Action.SESSION_VIEW},
     Role.DISTRICT_ADMIN: _EDUCATION
     | _ADMIN
+    | _BREAK_GLASS_REVIEW
     | _AREA_OVERSIGHT
     | _ASSESSMENT_OVERSIGHT
     | _CRISIS_OVERSIGHT
@@ -237,6 +252,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | {Action.SESSION_VIEW},
     Role.STREET_ADMIN: _EDUCATION
     | _ADMIN
+    | _BREAK_GLASS_REVIEW
     | _AREA_OVERSIGHT
     | _COMMUNITY_CASEWORK
     | _ASSESSMENT_OVERSIGHT
@@ -272,7 +288,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _COUNSELLING_WORK
     | _HOTLINE_WORK
     | _REPORT_READING
-    | {Action.RISK_LEVEL_SET, Action.MAILBOX_ANSWER},
+    | {Action.RISK_LEVEL_SET, Action.MAILBOX_ANSWER, Action.BREAK_GLASS},
     Role.SOCIAL_WORKER: _EDUCATION
     | _STAFF
     | _CASEWORK
@@ -295,6 +311,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | {
         Action.RISK_LEVEL_SET,
         Action.SMI_MANAGE,
+        Action.BREAK_GLASS,
         Action.HOTLINE_CALL_VIEW,
         Action.HOTLINE_NOTES_VIEW,
     },
@@ -315,7 +332,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     | _COUNSELLING_WORK
     | {Action.PERSON_EXPORT, Action.MAILBOX_ANSWER},
     # Auditors read the logs of their subtree and see who works there; they change nothing.
-    Role.AUDITOR: _EVERYONE | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
+    Role.AUDITOR: _EVERYONE
+    | _BREAK_GLASS_REVIEW
+    | {Action.STAFF_VIEW, Action.AUDIT_VIEW, Action.AUDIT_EXPORT},
 }
 
 # Which unit kinds a role can be held in (kind values of ``xinqiao.orgs.models.UnitKind``).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from xinqiao.orgs.permissions import Action
@@ -18,8 +19,19 @@ def people_in_scope(user: Any, action: Action = Action.PERSON_VIEW) -> QuerySet[
 
 def access_person(user: Any, person_id: Any, action: Action = Action.PERSON_VIEW) -> Person:
     """The file, if ``user`` may do ``action`` on it; 404 otherwise (missing or not theirs).
-    Opening any file needs a confidentiality agreement in force (seed 002 篇6 二(四))."""
-    person = get_or_404(people_in_scope(user, action), person_id)
+    Opening any file needs a confidentiality agreement in force (seed 002 篇6 二(四)).
+
+    Outside scope, a break-glass grant in force lets its holder read (``PERSON_VIEW`` only) the
+    one file it names; each such opening is access-logged with the grant's id
+    (``xinqiao.people.breakglass``). One extra query, and only when the file is not in scope."""
+    try:
+        person = get_or_404(people_in_scope(user, action), person_id)
+    except Http404:
+        if action != Action.PERSON_VIEW:
+            raise
+        from xinqiao.people.breakglass import person_under_grant
+
+        person = person_under_grant(user, person_id)
     require_confidentiality_agreement(user)
     return person
 

@@ -594,3 +594,76 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(100, int(self.processed_rows * 100 / self.total_rows))
+
+
+class BreakGlassReview(models.TextChoices):
+    """A grant is reviewed once, by an administrator or auditor: pending → reviewed."""
+
+    PENDING = "pending", _("Not yet reviewed")
+    REVIEWED = "reviewed", _("Reviewed")
+
+
+class BreakGlassGrant(models.Model):
+    """Emergency access to one file outside the user's scope, with a reason, for a few hours
+    (issue #10 item 8; ``xinqiao.people.breakglass``). Kept for the review; never deleted."""
+
+    scope_path_lookup = "unit_path"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person file"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The path of the file's unit when the grant was given: whose administrators review it.
+    unit_path = models.CharField(max_length=700, db_index=True)
+    reason = EncryptedTextField(_("reason"))
+    created_at = models.DateTimeField(_("opened at"), db_index=True)
+    expires_at = models.DateTimeField(_("ends at"))
+    review = models.CharField(
+        _("review"),
+        max_length=12,
+        choices=BreakGlassReview.choices,
+        default=BreakGlassReview.PENDING,
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("break-glass access")
+        verbose_name_plural = _("break-glass accesses")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "person", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="break_glass_ends_after_it_opens",
+                condition=Q(expires_at__gt=F("created_at")),
+            ),
+            models.CheckConstraint(name="break_glass_has_a_reason", condition=~Q(reason="")),
+            models.CheckConstraint(
+                name="break_glass_reviewed_has_who_and_when",
+                condition=(
+                    Q(review="pending") & Q(reviewed_by__isnull=True) & Q(reviewed_at__isnull=True)
+                )
+                | (
+                    Q(review="reviewed")
+                    & Q(reviewed_by__isnull=False)
+                    & Q(reviewed_at__isnull=False)
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"break-glass {self.pk}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from xinqiao.people import views
+from xinqiao.people import breakglass, views
 
 app_name = "people"
 urlpatterns = [
@@ -16,6 +16,8 @@ urlpatterns = [
     path("transfers/request/", views.request_file, name="request_file"),
     path("transfers/<uuid:transfer_id>/decide/", views.transfer_decide, name="transfer_decide"),
     path("transfers/<uuid:transfer_id>/cancel/", views.transfer_cancel, name="transfer_cancel"),
+    path("break-glass/", breakglass.break_glass, name="break_glass"),
+    path("break-glass/review/", breakglass.break_glass_review, name="break_glass_review"),
     path("<uuid:person_id>/", views.person_detail, name="detail"),
     path("<uuid:person_id>/edit/", views.person_edit, name="edit"),
     path("<uuid:person_id>/timeline/", views.person_timeline, name="timeline"),
