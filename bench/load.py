@@ -26,7 +26,11 @@ its last one is answered):
 Every request is one HTTP request (redirects are followed as separate requests), checked for
 its status; a 4xx/5xx or a missing page element counts as an error. Printed: requests per second,
 p50/p95/p99 per request type and per request, error rate, each one's share of the requests
-sent, and the CPU the client itself used. ``--reuse-database`` keeps a database loaded by an
+sent; and the CPU each request cost — gunicorn's workers and the PostgreSQL backends of the
+bench database read from /proc, the locust process (its start-up included) from its rusage —
+with the rate the machine's cores would give at that cost if nothing else ran (an estimate,
+labelled as such: on a shared machine the measured rate is what the bench got, not what the
+platform can do). ``--reuse-database`` keeps a database loaded by an
 earlier run (and its data directory with the keys, under the temporary directory).
 
 The rate limits per client address (``xinqiao.lib.ratelimit``) would throttle a load test from
@@ -216,8 +220,52 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(gunicorn: int, database: str) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of gunicorn's workers and of the PostgreSQL backends serving the
+    bench database, by process (Linux /proc)."""
+    found: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat[1]) == gunicorn or int(entry.name) == gunicorn:
+            found[int(entry.name)] = ("web", _proc_cpu(int(entry.name)))
+        elif command.startswith("postgres:") and f" {database} " in command:
+            found[int(entry.name)] = ("db", _proc_cpu(int(entry.name)))
+    return found
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    used = {"web": 0.0, "db": 0.0}
+    for pid, (kind, seconds) in after.items():
+        used[kind] += seconds - before.get(pid, (kind, 0.0))[1]
+    return used
+
+
 def run_locust(
-    locust: str, mode: str, port: int, users: int, seconds: float, config: Path, workdir: Path
+    locust: str,
+    mode: str,
+    port: int,
+    users: int,
+    seconds: float,
+    config: Path,
+    workdir: Path,
+    server: tuple[int, str],
 ) -> dict[str, Any]:
     out = workdir / f"{mode}.json"
     env = {
@@ -246,10 +294,12 @@ def run_locust(
         "0",
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = server_cpu(*server)
     done = subprocess.run(  # noqa: S603
         command, env=env, cwd=ROOT, capture_output=True, text=True, check=False
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = cpu_used(server_before, server_cpu(*server))
     if done.returncode != 0 or not out.exists():
         sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
         raise SystemExit(f"locust ({mode}) failed with exit code {done.returncode}")
@@ -257,6 +307,13 @@ def run_locust(
     # The client's own CPU (locust's start-up included): cores taken from the server.
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result["client_cpu_cores"] = cpu / max(result["seconds"], 1e-9)
+    # CPU per request of gunicorn's workers and of PostgreSQL (its backends for this database):
+    # what a request costs, whatever else the machine was doing meanwhile.
+    requests = max(int(result["all"]["requests"]), 1)
+    result["web_cpu_ms"] = used["web"] * 1000 / requests
+    result["db_cpu_ms"] = used["db"] * 1000 / requests
+    result["client_cpu_ms"] = cpu * 1000 / requests
+    result["server_cores"] = (used["web"] + used["db"]) / max(result["seconds"], 1e-9)
     return result
 
 
@@ -393,7 +450,16 @@ def main() -> None:
         config.chmod(0o600)
 
         def run(mode: str, seconds: float) -> dict[str, Any]:
-            return run_locust(locust, mode, args.port, args.users, seconds, config, workdir)
+            return run_locust(
+                locust,
+                mode,
+                args.port,
+                args.users,
+                seconds,
+                config,
+                workdir,
+                (server.pid, name),
+            )
 
         run("mix", 5)  # warm-up: every worker has imported, compiled and connected
         results = {
@@ -438,15 +504,36 @@ def report(meta: dict[str, Any], results: dict[str, Any]) -> None:
         + ", ".join(f"{k}={v}" for k, v in meta["rate_limits_lifted"].items())
     )
     print()
-    print("| run | req/s | p50 ms | p95 ms | p99 ms | errors | client CPU (cores) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for label, key in (
+    runs = (
         ("baseline: GET /healthz", "healthz"),
         ("the mix (70/15/10/5)", "mix"),
         ("submissions only", "submit"),
-    ):
-        line = _row(label, results[key]["all"], share=False)
-        print(f"{line} {results[key]['client_cpu_cores']:.2f} |")
+    )
+    print("| run | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, key in runs:
+        print(_row(label, results[key]["all"], share=False))
+    print()
+    cpus = int(meta["cpus"] or 1)
+    print(
+        "CPU per request (measured: gunicorn workers, PostgreSQL backends of the bench "
+        "database, the locust process), cores the run got, and the rate all "
+        f"{cpus} cores would give at that cost (an estimate for an otherwise idle machine):"
+    )
+    print()
+    print(
+        "| run | web CPU ms | PostgreSQL CPU ms | client CPU ms | server cores used | "
+        f"client cores used | req/s at {cpus} cores (estimate) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for label, key in runs:
+        r = results[key]
+        cost = r["web_cpu_ms"] + r["db_cpu_ms"] + r["client_cpu_ms"]
+        print(
+            f"| {label} | {r['web_cpu_ms']:.1f} | {r['db_cpu_ms']:.1f} | "
+            f"{r['client_cpu_ms']:.1f} | {r['server_cores']:.2f} | "
+            f"{r['client_cpu_cores']:.2f} | {cpus * 1000 / cost if cost else 0:.0f} |"
+        )
     print()
     print("\n".join(table(results["mix"], "the mix, per request type", "types")))
     print()
