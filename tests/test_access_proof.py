@@ -114,6 +114,13 @@ class RefusalsAreAuditedTests(PersonaTestCase):
         self.assertEqual(entry.path, "/booking/p/<token>/confirm/")
         self.assertFalse(AccessLog.objects.filter(path__contains=token).exists())
 
+    def test_a_code_in_the_address_is_not_written_to_the_log_either(self):
+        code = f"X{uuid.uuid4().hex[:9].upper()}"
+        response = self.client_for(self.c1_counsellor).get(f"/mailbox/{code}/")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self.refusals().get().path, "/mailbox/<code>/")
+        self.assertFalse(AccessLog.objects.filter(path__contains=code).exists())
+
 
 # Pages of the org tree every staff member reads (a POST there renders the page, changes nothing).
 READ_PAGES = {

@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 # (``xinqiao.people.access.access_person`` under a break-glass grant).
 current_request: ContextVar[HttpRequest | None] = ContextVar("xinqiao_request", default=None)
 
-# Route parameters that are not object ids (definitions, formats); any other non-id parameter
-# (a link token, a reference code) is a credential and is not written to the log.
-_PLAIN_PARAMS = frozenset({"code", "fmt", "table"})
+# Route parameters that are neither object ids nor secrets (a table's code, a format); any
+# other non-id parameter (a link token, a mailbox reference code, which shares the name
+# "code" with instrument codes) may be a credential and is not written to the log.
+_PLAIN_PARAMS = frozenset({"fmt", "table"})
 
 
 class AuditContextMiddleware:
