@@ -292,6 +292,10 @@ def run_locust(
         "WARNING",
         "--exit-code-on-error",
         "0",
+        # At the end each user finishes the action it is in (a submission is 23 requests): no
+        # flow is cut off half-way, so the mix's shares hold; the clock runs until they finish.
+        "--stop-timeout",
+        "60",
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = server_cpu(*server)

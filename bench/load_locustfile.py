@@ -7,8 +7,8 @@ no personal data) from ``XQ_LOAD_CONFIG``; ``XQ_LOAD_MODE`` is ``mix``, ``submit
 
 One HTTP request is one locust request: redirects are followed by hand, each a request of its
 own. Request names start with their type (``portal:``, ``submit:``, ``staff:``, ``hotline:``,
-``healthz``). In the mix, each user picks its next action with a probability chosen so that the
-*requests* come out 70 / 15 / 10 / 5 (a submission is 23 requests, a portal read one).
+``healthz``). In the mix, each user's next action is the kind furthest behind its share, so that
+the *requests* come out 70 / 15 / 10 / 5 (a submission is 23 requests, a portal read one).
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ CENTRE = re.compile(r'<select[^>]*name="centre"[^>]*>\s*<option value="([^"]+)"'
 HEADERS = {"Accept-Language": "zh-CN,zh;q=0.9"}
 FORM_HEADERS = {**HEADERS, "Content-Type": "application/x-www-form-urlencoded"}
 # Requests per action, for the weights (counted from the flows below).
-PER_ACTION = {"portal": 1, "submit": 23, "staff": 1, "hotline": 3}
+PER_ACTION = {"portal": 1, "submit": 23, "staff": 1, "hotline": 3, "healthz": 1}
 SHARES = {"portal": 70, "submit": 15, "staff": 10, "hotline": 5}
+PLANNED = dict.fromkeys(PER_ACTION, 0)
 RECORDS: list[list[Any]] = []
 RUN: dict[str, float] = {}
 FLOWS = itertools.count()
@@ -129,11 +130,7 @@ class Visitor(FastHttpUser):
         _jar(self.worker_client, self.host, mine["cookies"])
         self.operator_client = FastHttpSession(self.host, self.environment.events.request, self)
         _jar(self.operator_client, self.host, operators[next(_operators) % len(operators)])
-        if MODE == "mix":
-            self.kinds = list(SHARES)
-            self.weights = [SHARES[k] / PER_ACTION[k] for k in self.kinds]
-        else:
-            self.kinds, self.weights = [MODE], [1.0]
+        self.kinds = list(SHARES) if MODE == "mix" else [MODE]
 
     # --- the plumbing --------------------------------------------------------------------
 
@@ -198,7 +195,10 @@ class Visitor(FastHttpUser):
 
     @task
     def act(self) -> None:
-        kind = random.choices(self.kinds, self.weights)[0]
+        # The kind furthest behind its share of the requests planned so far (all users of this
+        # process together), so the mix holds in a short run too, not only on average.
+        kind = min(self.kinds, key=lambda k: (PLANNED[k] + PER_ACTION[k]) / SHARES.get(k, 1))
+        PLANNED[kind] += PER_ACTION[kind]
         with contextlib.suppress(BadPage):  # already counted as a failed request
             getattr(self, kind)()
 
