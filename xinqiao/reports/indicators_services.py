@@ -793,12 +793,13 @@ def _counselling_rooms(ctx: Context) -> Table:
         (str(UnitKind.STREET), _("Streets and townships")),
     ]
 
+    # Every unit above a station (its path is a prefix of the station's): one pass.
+    with_station = {
+        station[: i + 1] for station in stations for i, c in enumerate(station) if c == "/"
+    }
+
     def value(level: str, yes: bool) -> int:
-        return sum(
-            1
-            for kind, path in units
-            if kind == level and any(s.startswith(path) for s in stations) == yes
-        )
+        return sum(1 for kind, path in units if kind == level and (path in with_station) == yes)
 
     plain = dataclasses.replace(ctx, suppress=False)
     table = share_table(

@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model, Q, QuerySet, Sum
+from django.db.models import CharField, DateField, F, Model, Q, QuerySet, Sum, Value
+from django.db.models.functions import Concat, TruncMonth
 from django.db.models.signals import post_delete, post_init, post_save
 from django.utils import timezone
 
@@ -35,6 +36,9 @@ from xinqiao.orgs.models import Unit
 from xinqiao.reports.models import SNAPSHOT_DAY, Tally, TallyDirty, TallyRun
 
 Key = tuple[str, str]  # (measure, key)
+# Tree rows are also kept per calendar month (the measure's name with this suffix, on the
+# month's first day), so that a year is read as twelve rows per key instead of 365.
+MONTHLY = "@m"
 Counts = dict[Key, tuple[int, int]]  # → (count, amount)
 # A source's rows for some owning units on one day: an annotated queryset (values t_unit,
 # t_day, t_measure, t_key, t_count, t_amount), which ``rebuild`` runs inside the database, or
@@ -200,10 +204,29 @@ def _db(value: Any, field: str) -> Any:
     return model_field.get_db_prep_value(value, connection, prepared=False)
 
 
+def month_measure(measure: str) -> str:
+    return measure + MONTHLY
+
+
+def _with_months(
+    deltas: dict[tuple[Any, str, date, str], tuple[int, int]],
+) -> dict[tuple[Any, str, date, str], tuple[int, int]]:
+    """The day deltas plus the same added to the month rows (not for the snapshot day)."""
+    result = dict(deltas)
+    for (unit_id, measure, day, key), (n, a) in deltas.items():
+        if day == SNAPSHOT_DAY:
+            continue
+        cell = (unit_id, month_measure(measure), day.replace(day=1), key)
+        old = result.get(cell, (0, 0))
+        result[cell] = (old[0] + n, old[1] + a)
+    return result
+
+
 def _add_to_tree(deltas: dict[tuple[Any, str, date, str], tuple[int, int]]) -> None:
-    """Add counts to tree rows, creating missing ones (one statement per batch)."""
+    """Add counts to tree rows (day rows and their month rows), creating missing ones (one
+    statement per batch)."""
     items = sorted(
-        ((k, v) for k, v in deltas.items() if v != (0, 0)),
+        ((k, v) for k, v in _with_months(deltas).items() if v != (0, 0)),
         key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2], kv[0][3]),
     )
     table = Tally._meta.db_table
@@ -294,12 +317,18 @@ def rebuild() -> dict[str, int]:
                 _insert_own(rowset)
             written[source.name] = Tally.objects.filter(own=True).count() - before
         _roll_up()
+        _roll_up_months()
+        if connection.vendor == "postgresql":
+            # Fresh statistics for the planner: the table was just refilled (millions of
+            # rows at city scale) and autovacuum would only analyse it minutes later.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Tally._meta.db_table}")
         TallyDirty.objects.filter(id__lte=last).delete()
         TallyRun.objects.filter(name="refresh").update(at=timezone.now())
     return written
 
 
-def _insert_own(rowset: RowSet) -> None:
+def _insert_own(rowset: RowSet, own: bool = True) -> None:
     table = Tally._meta.db_table
     if isinstance(rowset, QuerySet):
         sql, params = rowset.query.sql_with_params()
@@ -309,7 +338,7 @@ def _insert_own(rowset: RowSet) -> None:
                 SELECT s.t_unit, %s, s.t_measure, s.t_day, s.t_key, SUM(s.t_count),
                 COALESCE(SUM(s.t_amount), 0) FROM ({sql}) s
                 GROUP BY s.t_unit, s.t_measure, s.t_day, s.t_key""",  # noqa: S608 (the ORM's SQL)
-                [True, *params],
+                [own, *params],
             )
         return
     cells: dict[tuple[Any, str, date, str], list[int]] = {}
@@ -348,31 +377,77 @@ def _roll_up() -> None:
             )
 
 
+def _roll_up_months() -> None:
+    """Month rows: the tree day rows of each unit summed by calendar month."""
+    days = Tally.objects.filter(own=False).exclude(day=SNAPSHOT_DAY)
+    _insert_own(
+        days.annotate(
+            t_unit=F("unit_id"),
+            t_day=TruncMonth("day", output_field=DateField()),
+            t_measure=Concat(F("measure"), Value(MONTHLY), output_field=CharField()),
+            t_key=F("key"),
+        )
+        .values("t_unit", "t_day", "t_measure", "t_key")
+        .annotate(t_count=Sum("count"), t_amount=Sum("amount"))
+        .order_by(),
+        own=False,
+    )
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
-def _tree(unit: Unit, measures: Iterable[str] | None, start: date, end: date) -> QuerySet[Tally]:
-    rows = Tally.objects.filter(unit=unit, own=False).filter(
-        Q(day__gte=start, day__lte=end) | Q(day=SNAPSHOT_DAY)
+def _split(
+    measures: Iterable[str], start: date, end: date, *, months: bool = True
+) -> tuple[Q, dict[str, str]]:
+    """Which rows make up the period: whole calendar months from the month rows, the days
+    before and after them from the day rows, and the snapshot day. Returns the condition and
+    the map from a stored measure name back to the measure."""
+    names = list(measures)
+    back = {m: m for m in names}
+    first_full = (
+        start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     )
-    if measures is not None:
-        rows = rows.filter(measure__in=list(measures))
-    return rows
+    if end.year >= 9999 or start.year >= 9999:  # no "next day" to find a month's end by
+        return Q(measure__in=names) & (Q(day__gte=start, day__lte=end) | Q(day=SNAPSHOT_DAY)), back
+    following = end + timedelta(days=1)
+    last_full = following.replace(day=1) - timedelta(days=1) if following.day != 1 else end
+    if not months or first_full > last_full:
+        condition = Q(measure__in=names) & (Q(day__gte=start, day__lte=end) | Q(day=SNAPSHOT_DAY))
+        return condition, back
+    monthly = [month_measure(m) for m in names]
+    back.update({month_measure(m): m for m in names})
+    condition = (
+        Q(measure__in=names)
+        & (
+            Q(day__gte=start, day__lt=first_full)
+            | Q(day__gt=last_full, day__lte=end)
+            | Q(day=SNAPSHOT_DAY)
+        )
+    ) | Q(measure__in=monthly, day__gte=first_full, day__lte=last_full)
+    return condition, back
+
+
+def _summed(rows: QuerySet[Tally], back: dict[str, str], by_unit: bool) -> dict[Any, Counts]:
+    result: dict[Any, Counts] = defaultdict(dict)
+    fields = ["unit_id", "measure", "key"] if by_unit else ["measure", "key"]
+    for r in rows.values(*fields).annotate(n=Sum("count"), a=Sum("amount")):
+        cells = result[r["unit_id"] if by_unit else None]
+        cell = (back[r["measure"]], r["key"])
+        n, a = cells.get(cell, (0, 0))
+        cells[cell] = (n + int(r["n"]), a + int(r["a"]))
+    return {
+        unit_id: {cell: value for cell, value in cells.items() if value != (0, 0)}
+        for unit_id, cells in result.items()
+    }
 
 
 def read(unit: Unit, measures: Iterable[str], start: date, end: date) -> Counts:
     """(measure, key) → (count, amount) over the unit's subtree and the period (snapshot
     measures as they are now)."""
-    result: Counts = {}
-    rows = (
-        _tree(unit, measures, start, end)
-        .values("measure", "key")
-        .annotate(n=Sum("count"), a=Sum("amount"))
-    )
-    for r in rows:
-        if (r["n"], r["a"]) != (0, 0):
-            result[(r["measure"], r["key"])] = (int(r["n"]), int(r["a"]))
-    return result
+    condition, back = _split(measures, start, end)
+    rows = Tally.objects.filter(unit=unit, own=False).filter(condition)
+    return _summed(rows, back, by_unit=False).get(None, {})
 
 
 def read_by_day(
@@ -391,32 +466,19 @@ def read_by_day(
 
 def read_children(unit: Unit, measures: Iterable[str], start: date, end: date) -> dict[Any, Counts]:
     """Per direct child unit: (measure, key) → (count, amount)."""
-    result: dict[Any, Counts] = defaultdict(dict)
-    rows = (
-        Tally.objects.filter(unit__parent=unit, own=False, measure__in=list(measures))
-        .filter(Q(day__gte=start, day__lte=end) | Q(day=SNAPSHOT_DAY))
-        .values("unit_id", "measure", "key")
-        .annotate(n=Sum("count"), a=Sum("amount"))
-    )
-    for r in rows:
-        if (r["n"], r["a"]) != (0, 0):
-            result[r["unit_id"]][(r["measure"], r["key"])] = (int(r["n"]), int(r["a"]))
-    return result
+    # The children's ids first: a join on the unit table would keep the planner from the
+    # (unit, own, measure, day) index.
+    children = list(Unit.objects.filter(parent=unit).values_list("pk", flat=True))
+    condition, back = _split(measures, start, end)
+    rows = Tally.objects.filter(unit_id__in=children, own=False).filter(condition)
+    return defaultdict(dict, _summed(rows, back, by_unit=True))
 
 
 def read_own(unit: Unit, measures: Iterable[str], start: date, end: date) -> Counts:
     """(measure, key) → (count, amount) of the unit's own records (not those below it)."""
-    result: Counts = {}
-    rows = (
-        Tally.objects.filter(unit=unit, own=True, measure__in=list(measures))
-        .filter(Q(day__gte=start, day__lte=end) | Q(day=SNAPSHOT_DAY))
-        .values("measure", "key")
-        .annotate(n=Sum("count"), a=Sum("amount"))
-    )
-    for r in rows:
-        if (r["n"], r["a"]) != (0, 0):
-            result[(r["measure"], r["key"])] = (int(r["n"]), int(r["a"]))
-    return result
+    condition, back = _split(measures, start, end, months=False)  # own rows: days only
+    rows = Tally.objects.filter(unit=unit, own=True).filter(condition)
+    return _summed(rows, back, by_unit=False).get(None, {})
 
 
 def totals(unit: Unit, start: date, end: date) -> Counts:
