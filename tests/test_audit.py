@@ -39,7 +39,9 @@ class AccessLogTests(PersonaTestCase):
     def test_refused_access_is_not_logged_as_a_view(self):
         client = self.client_for(self.c1_worker)
         self.assertEqual(client.get(f"/org/staff/{self.c2_counsellor.pk}/").status_code, 404)
-        self.assertFalse(AccessLog.objects.filter(object_id=str(self.c2_counsellor.pk)).exists())
+        entries = AccessLog.objects.filter(object_id=str(self.c2_counsellor.pk))
+        self.assertFalse(entries.exclude(kind="refused").exists())
+        self.assertEqual(entries.get().object_type, "orgs:staff")
 
     def test_forged_forwarded_for_is_ignored_without_trusted_proxies(self):
         client = self.client_for(self.c1_worker)

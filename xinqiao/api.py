@@ -49,6 +49,8 @@ class CountNextPagination(PageNumberPagination):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Validation errors from actions become 400 with field names; 404 looks the same for
     "missing" and "not yours"; nothing ever answers with a stack trace."""
+    if isinstance(exc, RecursionError):  # JSON nested too deeply for the parser: a 400
+        exc = exceptions.ParseError(_("The request is nested too deeply."))
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail: Any = {

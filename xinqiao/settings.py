@@ -486,6 +486,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        # At DEBUG the template logger dumps template contexts (a search's URL with a phone
+        # number in it): never personal data in the logs.
+        "django.template": {"level": "INFO"},
         "axes": {"level": "WARNING"},
         "huey": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },

@@ -19,9 +19,11 @@ from datetime import date
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+# ASCII digits only: \d and str.isdigit() also take Arabic-Indic and other digit sets, which
+# would be stored as typed and slip past the duplicate check (found by tests/test_properties).
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_LANDLINE = re.compile(r"^0[0-9]{2,3}[0-9]{7,8}$")
 
 
 class InvalidNumber(ValueError):
@@ -82,9 +84,9 @@ def normalise_phone(value: str) -> str:
     extension = ""
     if "转" in digits or "#" in digits:
         digits, _sep, extension = re.split(r"(转|#)", digits, maxsplit=1)
-        if not extension.isdigit():
+        if not (extension.isascii() and extension.isdigit()):
             raise InvalidNumber("phone_extension")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidNumber("phone_digits")
     if _MOBILE.match(digits) or _LANDLINE.match(digits):
         return f"{digits}-{extension}" if extension else digits
