@@ -35,7 +35,13 @@ class Command(BaseCommand):
             pks = list(model._default_manager.order_by("pk").values_list("pk", flat=True))
             for start in range(0, len(pks), batch):
                 with transaction.atomic():
-                    rows = list(model._default_manager.filter(pk__in=pks[start : start + batch]))
+                    # Locked for the batch: an edit committed between the read and the write
+                    # would otherwise be put back to its old value.
+                    rows = list(
+                        model._default_manager.select_for_update().filter(
+                            pk__in=pks[start : start + batch]
+                        )
+                    )
                     for row in rows:  # values were decrypted with whichever key sealed them
                         if indexed:
                             row.refresh_blind_indexes()  # type: ignore[attr-defined]
