@@ -35,6 +35,7 @@ from xinqiao.reports.work_access import (
     may_review,
     may_write,
     own_units,
+    require_commenter,
     require_reviewer,
     require_writer,
     sent_up_to,
@@ -320,8 +321,7 @@ def work_read(request: HttpRequest, work_report_id: Any) -> HttpResponse:
 @require_POST
 def work_comment(request: HttpRequest, work_report_id: Any) -> HttpResponse:
     report = access_work_report(request.user, work_report_id)
-    if not (may_review(request.user, report.unit) or may_write(request.user, report.unit)):
-        raise PermissionDenied(_("You do not have permission to do this."))
+    require_commenter(request.user, report.unit)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:

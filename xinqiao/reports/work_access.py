@@ -140,6 +140,12 @@ def require_writer(user: Any, unit: Unit) -> None:
         raise PermissionDenied(_("Only the unit's own staff who write its reports may do this."))
 
 
+def require_commenter(user: Any, unit: Unit) -> None:
+    """The unit's writers and the reviewers above it may comment on its reports."""
+    if not (may_review(user, unit) or may_write(user, unit)):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
 def require_reviewer(user: Any, unit: Unit) -> None:
     if not may_review(user, unit):
         raise PermissionDenied(
