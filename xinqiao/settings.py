@@ -386,6 +386,9 @@ if PRODUCTION and XINQIAO_METRICS_TOKEN and len(XINQIAO_METRICS_TOKEN) < 32:
 XINQIAO_SMALL_CELL_THRESHOLD = envint("XINQIAO_SMALL_CELL_THRESHOLD", 5, minimum=1)
 XINQIAO_PORT = envint("XINQIAO_PORT", 8000, minimum=1)
 XINQIAO_HOTLINE_NUMBER = envstr("XINQIAO_HOTLINE_NUMBER", "12356")
+# Call-back requests one client address may leave per hour on the portal's crisis path
+# (xinqiao.portal.core; R-CRISIS: a person in distress leaves one or two, more is a script).
+XINQIAO_CALLBACKS_PER_HOUR = envint("XINQIAO_CALLBACKS_PER_HOUR", 5, minimum=1)
 # Worry mailbox: messages and code tries per client address (xinqiao.hotline.mailbox_public).
 XINQIAO_MAILBOX_WRITES_PER_HOUR = envint("XINQIAO_MAILBOX_WRITES_PER_HOUR", 5, minimum=1)
 XINQIAO_MAILBOX_WRITES_PER_DAY = envint("XINQIAO_MAILBOX_WRITES_PER_DAY", 20, minimum=1)

@@ -38,7 +38,7 @@ from xinqiao.portal.page import LARGE_TEXT_COOKIE, portal_view, render_portal
 
 # Call-back requests one client address may leave per hour (R-CRISIS: a real person in
 # distress leaves one or two; more is a script, which must not flood the hotline's queue).
-CALLBACKS_PER_HOUR = 5
+CALLBACKS_PER_HOUR = settings.XINQIAO_CALLBACKS_PER_HOUR
 # The senior-mode cookie lasts a year: an older visitor should not have to switch again.
 LARGE_TEXT_MAX_AGE = 365 * 24 * 3600
 
