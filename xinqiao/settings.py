@@ -407,6 +407,18 @@ XINQIAO_SELF_SERVICE_STARTS_PER_HOUR = envint(
 )
 
 # --- public portal and education (issue #8) ---------------------------------------------------
+# Anonymous portal pages without a form of their own (home, lessons, an article, the list of
+# questionnaires) are served from the cache for this many seconds (0: off; off in tests unless a
+# test turns it on): an article published or a phone number changed shows within that time.
+# Visits are counted in each web process and written every XINQIAO_PORTAL_VISIT_FLUSH_SECONDS
+# (0: at once), one UPDATE per page and day instead of one per view (xinqiao/portal/page.py).
+_testing = os.environ.get("XINQIAO_TESTING") == "1"
+XINQIAO_PORTAL_PAGE_CACHE_SECONDS = envint(
+    "XINQIAO_PORTAL_PAGE_CACHE_SECONDS", 0 if _testing else 30, minimum=0
+)
+XINQIAO_PORTAL_VISIT_FLUSH_SECONDS = envint(
+    "XINQIAO_PORTAL_VISIT_FLUSH_SECONDS", 0 if _testing else 10, minimum=0
+)
 # Uploaded lesson media (video, audio) live under the data directory; an upload larger than
 # this is refused before its body is read.
 MEDIA_ROOT = envstr("XINQIAO_MEDIA_DIR", str(DATA_DIR / "media"))

@@ -11,9 +11,15 @@ Use ``@portal_view(PortalPage.X)`` on a view taking ``ref`` and render with ``re
 
 from __future__ import annotations
 
+import atexit
+import logging
+import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -30,7 +36,10 @@ from django.views.decorators.cache import never_cache
 from xinqiao.audit.log import client_ip
 from xinqiao.lib.ratelimit import hit
 from xinqiao.orgs.models import Unit
+from xinqiao.portal import pagecache
 from xinqiao.portal.models import PortalPage, PortalVisit
+
+log = logging.getLogger(__name__)
 
 # The senior-mode switch (larger text) lives in this cookie; nothing else is remembered.
 LARGE_TEXT_COOKIE = "xq_large"
@@ -85,17 +94,57 @@ def portal_for(unit: Unit, *, fell_back: bool = False) -> Portal:
     )
 
 
-def count_visit(unit: Unit, page: str) -> None:
-    """Add one to today's count of ``page`` for ``unit`` (no trace of the visitor)."""
-    day = timezone.localdate()
-    updated = PortalVisit.objects.filter(unit=unit, day=day, page=page).update(count=F("count") + 1)
-    if updated:
+class VisitCounter:
+    """Visits counted in this web process and written together (one UPDATE per unit, page
+    and day) every ``XINQIAO_PORTAL_VISIT_FLUSH_SECONDS``, instead of a write for each view
+    of a public page. A process killed with SIGKILL loses at most that many seconds of its
+    counts (they are statistics, not records); one that stops normally writes them first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str, date]] = Counter()
+        self._written_at = time.monotonic()
+        atexit.register(self._flush_at_exit)
+
+    def add(self, unit_id: str, page: str) -> None:
+        with self._lock:
+            self._counts[(unit_id, page, timezone.localdate())] += 1
+            due = time.monotonic() - self._written_at >= settings.XINQIAO_PORTAL_VISIT_FLUSH_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+            self._written_at = time.monotonic()
+        for (unit_id, page, day), n in sorted(counts.items()):
+            _write_visits(unit_id, page, day, n)
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # the database may already be gone; the counts are only statistics
+            log.warning("portal visits: the last counts could not be written at exit")
+
+
+def _write_visits(unit_id: str, page: str, day: date, n: int) -> None:
+    """Add ``n`` to the day's count of ``page`` for the unit (no trace of the visitors)."""
+    rows = PortalVisit.objects.filter(unit_id=unit_id, day=day, page=page)
+    if rows.update(count=F("count") + n):
         return
     try:
         with transaction.atomic():
-            PortalVisit.objects.create(unit=unit, day=day, page=page, count=1)
-    except IntegrityError:  # created by a concurrent request a moment ago
-        PortalVisit.objects.filter(unit=unit, day=day, page=page).update(count=F("count") + 1)
+            PortalVisit.objects.create(unit_id=unit_id, day=day, page=page, count=n)
+    except IntegrityError:  # created by another process a moment ago
+        rows.update(count=F("count") + n)
+
+
+VISITS = VisitCounter()
+
+
+def count_visit(unit_id: str, page: str) -> None:
+    """Count one view of ``page`` on the unit's portal (written within the flush interval)."""
+    VISITS.add(str(unit_id), page)
 
 
 def large_text(request: HttpRequest) -> bool:
@@ -141,6 +190,13 @@ def portal_view(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[.
             limited = _limited(request)
             if limited is not None:
                 return limited
+            variant = "large" if large_text(request) else "normal"
+            use_cache = pagecache.cacheable(request, switch_cookies={LARGE_TEXT_COOKIE})
+            if use_cache and (stored := pagecache.cached(request, variant=variant)) is not None:
+                response, unit_id = stored
+                count_visit(unit_id, page)
+                response.setdefault("Referrer-Policy", "same-origin")
+                return response
             unit = find_unit(ref)
             if unit is None:
                 return render_portal(request, "portal/message.html", {"kind": "unknown"}, 404)
@@ -154,8 +210,10 @@ def portal_view(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[.
             if request.GET.get("moved") == "1":
                 request.portal.fell_back = True  # type: ignore[attr-defined]
             if request.method == "GET":
-                count_visit(unit, page)
+                count_visit(str(unit.pk), page)
             response = view(request, ref, *args, **kwargs)
+            if use_cache:
+                pagecache.keep(request, response, unit_id=str(unit.pk), variant=variant)
             response.setdefault("Referrer-Policy", "same-origin")
             return response
 
