@@ -357,6 +357,12 @@ def main() -> None:
         help="recreated: the name must start with xq_bench",
     )
     parser.add_argument("--people", type=int, default=40, help="person files per community")
+    parser.add_argument(
+        "--redis",
+        default="",
+        help="REDIS_URL for the server's cache and rate limits, as in production (e.g. "
+        "redis://127.0.0.1:6379/15); default: none, each web process its own memory cache",
+    )
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument(
         "--locust", default="", help="the locust executable (default: beside python)"
@@ -397,6 +403,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "xinqiao.settings",
         "DB_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
+        "REDIS_URL": args.redis,
         **RATE_LIMITS,
     }
     load_before = os.getloadavg()
@@ -481,6 +488,7 @@ def main() -> None:
         "people_per_community": args.people,
         "setup_seconds": round(setup_seconds, 1),
         "rate_limits_lifted": RATE_LIMITS,
+        "cache": "Redis" if args.redis else "each web process's memory",
         "cpus": os.cpu_count(),
         "locust": subprocess.run(  # noqa: S603
             [locust, "--version"], capture_output=True, text=True, check=False
@@ -501,7 +509,8 @@ def report(meta: dict[str, Any], results: dict[str, Any]) -> None:
         f"gunicorn {meta['web_workers']} sync workers + PostgreSQL, {meta['cpus']} CPUs shared "
         f"with the client ({meta['locust']}, {meta['users']} users, closed loop, no think time), "
         f"{meta['seconds']:.0f} s per run; load average before "
-        f"{meta['load_average_before'][0]:.1f}, after {meta['load_average_after'][0]:.1f}"
+        f"{meta['load_average_before'][0]:.1f}, after {meta['load_average_after'][0]:.1f}; "
+        f"cache (portal pages, rate limits): {meta['cache']}"
     )
     print(
         "rate limits lifted for the bench: "

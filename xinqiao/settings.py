@@ -221,6 +221,22 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "server_side_binding": envbool("DB_SERVER_SIDE_BINDING", True)
     }
+# A read replica for the dashboards (docs/deployment.md "Scale out"): the aggregate tables are
+# read from it when DATABASE_REPORTS_URL is set; every write, lock and access check stays on
+# the primary. Tests get the alias as a mirror of the default database (unused unless a test
+# asks for it with XINQIAO_REPORTS_DATABASE="reports").
+if envstr("DATABASE_REPORTS_URL"):
+    DATABASES["reports"] = dj_database_url.parse(
+        envstr("DATABASE_REPORTS_URL"),
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+    DATABASES["reports"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+    XINQIAO_REPORTS_DATABASE = "reports"
+else:
+    XINQIAO_REPORTS_DATABASE = "default"
+    if os.environ.get("XINQIAO_TESTING") == "1":
+        DATABASES["reports"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate limits, lockout counters) -----------------------------------------------------

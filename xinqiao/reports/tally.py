@@ -395,6 +395,13 @@ def _roll_up_months() -> None:
 
 
 # --- reading -------------------------------------------------------------------------------
+# Dashboards read the aggregate tables from XINQIAO_REPORTS_DATABASE: a read replica where one
+# is configured (docs/deployment.md "Scale out"), the primary otherwise. They are a minute
+# behind by design, so a replica's lag of a few seconds changes nothing a reader could notice.
+
+
+def _tallies() -> QuerySet[Tally]:
+    return Tally.objects.using(settings.XINQIAO_REPORTS_DATABASE)
 
 
 def _split(
@@ -446,7 +453,7 @@ def read(unit: Unit, measures: Iterable[str], start: date, end: date) -> Counts:
     """(measure, key) → (count, amount) over the unit's subtree and the period (snapshot
     measures as they are now)."""
     condition, back = _split(measures, start, end)
-    rows = Tally.objects.filter(unit=unit, own=False).filter(condition)
+    rows = _tallies().filter(unit=unit, own=False).filter(condition)
     return _summed(rows, back, by_unit=False).get(None, {})
 
 
@@ -455,9 +462,8 @@ def read_by_day(
 ) -> dict[tuple[str, str, date], int]:
     """(measure, key, day) → count over the period (for time series)."""
     rows = (
-        Tally.objects.filter(
-            unit=unit, own=False, measure__in=list(measures), day__gte=start, day__lte=end
-        )
+        _tallies()
+        .filter(unit=unit, own=False, measure__in=list(measures), day__gte=start, day__lte=end)
         .values("measure", "key", "day")
         .annotate(n=Sum("count"))
     )
@@ -470,14 +476,14 @@ def read_children(unit: Unit, measures: Iterable[str], start: date, end: date) -
     # (unit, own, measure, day) index.
     children = list(Unit.objects.filter(parent=unit).values_list("pk", flat=True))
     condition, back = _split(measures, start, end)
-    rows = Tally.objects.filter(unit_id__in=children, own=False).filter(condition)
+    rows = _tallies().filter(unit_id__in=children, own=False).filter(condition)
     return defaultdict(dict, _summed(rows, back, by_unit=True))
 
 
 def read_own(unit: Unit, measures: Iterable[str], start: date, end: date) -> Counts:
     """(measure, key) → (count, amount) of the unit's own records (not those below it)."""
     condition, back = _split(measures, start, end, months=False)  # own rows: days only
-    rows = Tally.objects.filter(unit=unit, own=True).filter(condition)
+    rows = _tallies().filter(unit=unit, own=True).filter(condition)
     return _summed(rows, back, by_unit=False).get(None, {})
 
 
@@ -493,4 +499,5 @@ def _all_sources() -> list[Source]:
 
 
 def updated_at() -> datetime | None:
-    return TallyRun.objects.filter(name="refresh").values_list("at", flat=True).first()
+    runs = TallyRun.objects.using(settings.XINQIAO_REPORTS_DATABASE)
+    return runs.filter(name="refresh").values_list("at", flat=True).first()
