@@ -15,6 +15,9 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from xinqiao.content import actions as content
+from xinqiao.content.actions import ArticleText
+from xinqiao.content.models import ArticleStat, Kind
 from xinqiao.portal import page as portal_page
 from xinqiao.portal.models import PortalVisit
 from xinqiao.portal.page import LARGE_TEXT_COOKIE, VisitCounter
@@ -38,8 +41,8 @@ class PortalPageCacheTests(PersonaTestCase):
         with CaptureQueriesContext(connection) as queries:
             response = client.get(path)
         self.assertEqual(response.status_code, 200)
-        tables = [q["sql"] for q in queries.captured_queries if "portal_portalvisit" not in q["sql"]]
-        return len(tables), response.content.decode()
+        other = [q for q in queries.captured_queries if "portal_portalvisit" not in q["sql"]]
+        return len(other), response.content.decode()
 
     def test_a_second_anonymous_visitor_gets_the_page_without_a_query_and_is_counted(self):
         first, page = self._queries(Client(), self.home)
@@ -86,6 +89,22 @@ class PortalPageCacheTests(PersonaTestCase):
         help_page = reverse("portal:help", args=[self.c1.pk])
         keys = {KEY.findall(Client().get(help_page).content.decode())[0] for _ in range(2)}
         self.assertEqual(len(keys), 2)  # a new idempotency key each time
+
+    def test_an_article_is_rendered_and_its_view_counted_each_time(self):
+        draft = content.create_article(
+            acting_user=self.c1_counsellor,
+            unit=self.c1,
+            kind=Kind.ARTICLE,
+            text=ArticleText(title_zh="睡眠小贴士", body_zh="<p>规律作息</p>"),
+            media=None,
+        )
+        article = content.publish_article(acting_user=self.c1_counsellor, article=draft)
+        lesson = reverse("portal:lesson", args=[self.c1.pk, article.pk])
+        for _ in range(2):
+            count, _page = self._queries(Client(), lesson)
+            self.assertGreater(count, 0)
+        stat = ArticleStat.objects.get(article=article, unit=self.c1)
+        self.assertEqual(stat.views, 2)
 
     @override_settings(XINQIAO_PORTAL_PAGE_CACHE_SECONDS=0)
     def test_off_means_off(self):

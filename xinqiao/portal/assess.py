@@ -170,7 +170,7 @@ def _not_offered(request: HttpRequest) -> HttpResponse:
 # --- the list ------------------------------------------------------------------------------
 
 
-@portal_view(PortalPage.ASSESS)
+@portal_view(PortalPage.ASSESS, shared=True)
 @require_GET
 def index(request: HttpRequest, ref: str) -> HttpResponse:
     """The questionnaires offered, each with what it asks about and how long it takes."""

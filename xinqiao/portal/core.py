@@ -105,7 +105,7 @@ def _featured(unit: Unit) -> list[dict[str, Any]]:
     return [_item(a, lang) for a in published_for(unit)[:3]]
 
 
-@portal_view(PortalPage.HOME)
+@portal_view(PortalPage.HOME, shared=True)
 def home(request: HttpRequest, ref: str) -> HttpResponse:
     unit = request.portal.unit  # type: ignore[attr-defined]
     return render_portal(
@@ -169,7 +169,7 @@ def help_sent(request: HttpRequest, ref: str) -> HttpResponse:
     )
 
 
-@portal_view(PortalPage.LEARN)
+@portal_view(PortalPage.LEARN, shared=True)
 def learn(request: HttpRequest, ref: str) -> HttpResponse:
     """Lessons and articles live on this unit's portal (R-EDU), filtered by topic (GET links)."""
     unit = request.portal.unit  # type: ignore[attr-defined]

@@ -178,9 +178,14 @@ def _limited(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-def portal_view(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def portal_view(
+    page: str, *, shared: bool = False
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Resolve ``ref`` to the unit's portal (``request.portal``), rate-limit, count the visit
-    (GET only) and never cache the page (a shared phone must not show it from the cache)."""
+    (GET only) and never let the browser cache the page (a shared phone must not show it
+    back). ``shared``: the view only renders a page that is the same for every anonymous
+    visitor (it records nothing), so it may be served from the server's cache
+    (``xinqiao/portal/pagecache.py``)."""
     if page not in PortalPage.values:
         raise ValueError(page)
 
@@ -191,7 +196,7 @@ def portal_view(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[.
             if limited is not None:
                 return limited
             variant = "large" if large_text(request) else "normal"
-            use_cache = pagecache.cacheable(request, switch_cookies={LARGE_TEXT_COOKIE})
+            use_cache = shared and pagecache.cacheable(request, switch_cookies={LARGE_TEXT_COOKIE})
             if use_cache and (stored := pagecache.cached(request, variant=variant)) is not None:
                 response, unit_id = stored
                 count_visit(unit_id, page)

@@ -4,6 +4,9 @@ and queried for each).
 
 A page is kept only when it is the same for every anonymous visitor:
 
+- a view that only renders (``@portal_view(…, shared=True)``: the home page, the lessons and
+  the questionnaires offered — not an article, whose views are counted one by one, nor the
+  booking slots, which change as people book);
 - a GET from a visitor who carries no cookie but the CSRF one, the language and the senior-mode
   switch (no session: no signed-in portal account, no questionnaire in progress, no message
   waiting to be shown);
