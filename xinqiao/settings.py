@@ -309,9 +309,15 @@ FILE_UPLOAD_TEMP_DIR = DATA_DIR / "uploads"
 FILE_UPLOAD_TEMP_DIR.mkdir(mode=0o700, exist_ok=True)
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# A full disk while an upload is spooled or saved is a message on the form, never a 500 or a
+# partial file (xinqiao/lib/storage.py; issue #10 item 3).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "xinqiao.lib.storage.SpoolingUploadHandler",
+]
 STATICFILES_DIRS = [BASE_DIR / "xinqiao" / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "xinqiao.lib.storage.UploadStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION

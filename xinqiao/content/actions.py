@@ -24,6 +24,7 @@ from xinqiao.content.access import can_change, require_change
 from xinqiao.content.media import max_media_bytes, sniff_file
 from xinqiao.content.models import TRANSITIONS, Article, Kind, Status, Topic, join_codes
 from xinqiao.content.sanitise import clean_html
+from xinqiao.lib.storage import StorageFull, storage_full_message
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import can
@@ -123,7 +124,10 @@ def _store_media(article: Article, upload: Upload) -> str:
     kind, content_type, extension = check_media(upload)
     previous = str(article.media.name or "") if article.media else ""
     upload.seek(0)
-    article.media.save(f"{article.pk}.{extension}", upload, save=False)
+    try:
+        article.media.save(f"{article.pk}.{extension}", upload, save=False)
+    except StorageFull as exc:  # nothing of the file was kept (xinqiao/lib/storage.py)
+        raise ValidationError({"media": [storage_full_message()]}) from exc
     article.media_kind = kind
     article.media_type = content_type
     article.media_size = int(upload.size or 0)

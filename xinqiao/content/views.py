@@ -45,6 +45,7 @@ from xinqiao.content.media import (
     too_large_request,
 )
 from xinqiao.content.models import LIVE_STATUSES, Article, ArticleStat, Kind, Status
+from xinqiao.lib.storage import add_storage_full_errors
 from xinqiao.orgs.models import Unit
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import require, scope_paths
@@ -237,6 +238,8 @@ def _form_view(
             _("The file is too large: at most %(mb)d MB.")
             % {"mb": max_media_bytes() // (1024 * 1024)},
         )
+    elif add_storage_full_errors(request, form):
+        pass  # the disk was full while the file streamed in; the form says so on its field
     elif form.is_valid():
         upload = form.cleaned_data.get("media_file")
         try:

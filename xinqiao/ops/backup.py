@@ -63,6 +63,7 @@ from xinqiao.fields import EncryptedTextField
 from xinqiao.lib.crypto import decode_master_key
 from xinqiao.lib.env import envstr
 from xinqiao.lib.keys import read_or_create_key_file
+from xinqiao.lib.storage import errno_name, is_disk_full
 
 FORMAT_VERSION = 1
 MAGIC = b"XQBACKUP"
@@ -488,7 +489,6 @@ def write_backup(out: Path, *, key: bytes | None = None) -> BackupResult:
     if out.exists():
         raise BackupError(f"{out} exists; choose a new file name")
     tmp = out.with_name(out.name + ".partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     manifest: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "created_at": timezone.now().isoformat(),
@@ -497,6 +497,7 @@ def write_backup(out: Path, *, key: bytes | None = None) -> BackupResult:
         "tables": {},
     }
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             sink = SealedWriter(handle, key)
             key_ids: set[str] = set()
@@ -542,8 +543,13 @@ def write_backup(out: Path, *, key: bytes | None = None) -> BackupResult:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise BackupError(
+                f"no room for the archive in {out.parent} ({errno_name(exc)}): "
+                "nothing was written; free space or choose another disk"
+            ) from exc
         raise
     return BackupResult(out, manifest, time.monotonic() - started)
 
@@ -840,7 +846,15 @@ def restore(
                         cursor.executemany(sql, batch)
                         rows += len(batch)
 
-            _members(path, key, load)
+            try:
+                _members(path, key, load)
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                raise BackupError(
+                    f"no room for the media files ({errno_name(exc)}): nothing was "
+                    "restored; free space and run the restore again"
+                ) from exc
             _restore_sequences(manifest["sequences"])
         for prefix, root in _media_roots().items():
             stage = staging[prefix]

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xinqiao.fields import keyring
+from xinqiao.lib.storage import write_file
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import scoped
@@ -469,9 +470,9 @@ def upload_path(job: ImportJob) -> Path:
 
 
 def store_upload(job: ImportJob, data: bytes) -> None:
-    path = upload_path(job)
-    path.write_bytes(keyring().encrypt_bytes(data, context=f"import:{job.pk}"))
-    path.chmod(0o600)
+    """The sealed spreadsheet, written all or nothing (mode 0600); raises StorageFull when the
+    disk is full, leaving no file (xinqiao/lib/storage.py)."""
+    write_file(upload_path(job), keyring().encrypt_bytes(data, context=f"import:{job.pk}"))
 
 
 def load_upload(job: ImportJob) -> bytes:

@@ -20,6 +20,7 @@ from xinqiao.accounts.http import signed_in
 from xinqiao.audit.log import log_access
 from xinqiao.audit.models import AccessKind
 from xinqiao.concurrency import submit_edit, versioned_initial
+from xinqiao.lib.storage import StorageFull, add_storage_full_errors, storage_full_message
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import (
@@ -598,7 +599,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.PERSON_IMPORT)
     _require_agreement(request)
     form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and add_storage_full_errors(request, form):
+        pass  # the disk was full while the file streamed in (xinqiao/lib/storage.py)
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > importing.MAX_UPLOAD_BYTES:
             form.add_error(
@@ -610,15 +613,21 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             form.add_error("file", _("Upload an .xlsx or .csv file."))
         else:
             units = _units_for(request, Action.PERSON_IMPORT)
-            job = ImportJob.objects.create(
-                unit=min(units, key=lambda u: u.depth),
-                created_by=signed_in(request),
-                file_name=upload.name[:200],
-                mode=form.cleaned_data["mode"],
-            )
-            importing.store_upload(job, upload.read())
-            transaction.on_commit(lambda: tasks.check_import(str(job.pk)))
-            return redirect("people:import_detail", job_id=job.pk)
+            try:
+                # No job without its stored file: a full disk leaves neither.
+                with transaction.atomic():
+                    job = ImportJob.objects.create(
+                        unit=min(units, key=lambda u: u.depth),
+                        created_by=signed_in(request),
+                        file_name=upload.name[:200],
+                        mode=form.cleaned_data["mode"],
+                    )
+                    importing.store_upload(job, upload.read())
+                    transaction.on_commit(lambda: tasks.check_import(str(job.pk)))
+            except StorageFull:
+                form.add_error("file", storage_full_message())
+            else:
+                return redirect("people:import_detail", job_id=job.pk)
     jobs = scoped(ImportJob.objects.all(), request.user, Action.PERSON_IMPORT).filter(
         created_by=signed_in(request)
     )[:20]
