@@ -153,6 +153,8 @@ def test_register_a_person_in_chinese_find_by_id_and_see_the_timeline(live_serve
     page.goto(live_server.url + "/people/")
     page.locator("#id_lookup").fill(number.lower())
     page.locator("form.filters button[type=submit]").click()
+    page.wait_for_url("**/people/?s=*")  # the search is posted: the number is in no URL
+    assert number.lower() not in page.url
     page.get_by_role("link", name="浏览器测试").click()
     timeline = page.locator("#timeline + ol.timeline li")
     expect(timeline).to_have_count(2)  # registered, then the target group

@@ -437,7 +437,7 @@ class CallTests(PersonaTestCase):
 
     def test_linked_high_risk_call_raises_the_alert_on_that_person(self) -> None:
         person = Person.objects.create(unit=self.centre, name="测试来电甲", sex="male")
-        found = self.client_for(self.hotline).get(reverse("hotline:call_people"), {"q": "来电甲"})
+        found = self.client_for(self.hotline).post(reverse("hotline:call_people"), {"q": "来电甲"})
         self.assertContains(found, str(person.pk))
         self.assertTrue(
             AccessLog.objects.filter(object_type="people.person", kind="search").exists()
@@ -456,7 +456,7 @@ class CallTests(PersonaTestCase):
 
     def test_person_outside_the_operators_scope_cannot_be_linked(self) -> None:
         person = Person.objects.create(unit=self.c1, name="社区居民乙")
-        found = self.client_for(self.hotline).get(reverse("hotline:call_people"), {"q": "居民乙"})
+        found = self.client_for(self.hotline).post(reverse("hotline:call_people"), {"q": "居民乙"})
         self.assertNotContains(found, str(person.pk))
         response = self.post(person=str(person.pk))
         self.assertEqual(response.status_code, 400)

@@ -523,12 +523,14 @@ def call_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
 def person_search(request: HttpRequest) -> HttpResponse:
     """Person files in the operator's scope by name (part) or exact document number / phone,
-    for linking a call; a fragment of radio buttons."""
+    for linking a call; a fragment of radio buttons. POSTed (with the CSRF token) so that the
+    name or number never sits in a URL and so in no access log (issue #10 item 9)."""
     if not actions.centres_for(request.user, Action.HOTLINE_CALL_LOG):
         raise Http404
-    q = request.GET.get("q", "").strip()[:100]
+    q = request.POST.get("q", "").strip()[:100]
     results: list[Any] = []
     message = ""
     if not has_confidentiality_agreement(request.user):

@@ -77,8 +77,20 @@ class PersonEditForm(VersionedForm, PersonForm):
 
 
 class PersonFilterForm(forms.Form):
-    q = forms.CharField(label=_("Full name"), required=False, max_length=100)
-    lookup = forms.CharField(label=_("ID number or phone (exact)"), required=False, max_length=40)
+    # The two search fields are POSTed and kept out of URLs (xinqiao.people.search), and the
+    # browser is asked not to keep them in its form history either.
+    q = forms.CharField(
+        label=_("Full name"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    lookup = forms.CharField(
+        label=_("ID number or phone (exact)"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     priority = forms.TypedChoiceField(
         label=_("Priority level"),
         required=False,

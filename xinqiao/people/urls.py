@@ -5,6 +5,7 @@ from xinqiao.people import breakglass, views
 app_name = "people"
 urlpatterns = [
     path("", views.person_list, name="list"),
+    path("search/", views.person_search, name="search"),
     path("new/", views.person_create, name="create"),
     path("export.xlsx", views.person_export, name="export"),
     path("import/", views.import_upload, name="import"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,6 +33,7 @@ from xinqiao.orgs.scope import (
     scoped,
 )
 from xinqiao.people import actions, exporting, importing, tasks
+from xinqiao.people import search as people_search
 from xinqiao.people.access import access_person, people_in_scope
 from xinqiao.people.events import event_link
 from xinqiao.people.forms import (
@@ -105,20 +108,52 @@ def _filtered(request: HttpRequest, form: PersonFilterForm) -> Any:
     return people.filter(status=status)
 
 
-@login_required
-def person_list(request: HttpRequest) -> HttpResponse:
-    if not can(request.user, Action.PERSON_VIEW):
-        raise Http404
-    _require_agreement(request)
-    form = PersonFilterForm(request.GET or None)
+def _list_url(params: dict[str, Any]) -> str:
+    """The person list with these GET parameters (the empty ones left out)."""
+    kept = {key: value for key, value in params.items() if value not in ("", None)}
+    url = reverse("people:list")
+    return f"{url}?{urlencode(kept)}" if kept else url
+
+
+def _search_in_url(request: HttpRequest) -> HttpResponse | None:
+    """A GET that carries a search (``?q=`` or ``?lookup=``: an old bookmark, a hand-typed
+    URL) is not run: it is sent on to the same list without it, so the name or number goes no
+    further — not into the next page's Referer, not into the links of this one, not into the
+    history entry the list would add (issue #10 item 9). Searches are POSTed: ``person_search``."""
+    if not any(field in request.GET for field in people_search.SEARCH_FIELDS):
+        return None
+    kept = {k: v for k, v in request.GET.items() if k not in people_search.SEARCH_FIELDS}
+    messages.info(request, _("A search is never put in the address. Type it again, please."))
+    return redirect(_list_url(kept))
+
+
+def _criteria(request: HttpRequest) -> tuple[PersonFilterForm, bool]:
+    """The list's filters from the GET parameters, and the search the token ``s`` stands for in
+    this session; True as well when there was a token but its search is gone (expired)."""
+    data = {field: request.GET.get(field, "") for field in people_search.FILTER_FIELDS}
+    token = request.GET.get("s", "")
+    search = people_search.recall(request.session, token) if token else None
+    if search:
+        data.update(search)
+    return PersonFilterForm(data), bool(token) and search is None
+
+
+# What the access log says of a search (its ``reason``): the kind of value, never the value.
+SEARCH_REASONS = {"q": "by name", "lookup": "by document number or phone"}
+
+
+def _list_page(
+    request: HttpRequest, form: PersonFilterForm, *, note: str = "", status: int = 200
+) -> HttpResponse:
     people = _filtered(request, form).order_by("priority_level", "name")
     page = Paginator(people, 50).get_page(request.GET.get("page"))
-    searched = form.is_valid() and form.cleaned_data["lookup"]
+    by = [f for f in people_search.SEARCH_FIELDS if form.is_valid() and form.cleaned_data[f]]
     log_access(
         request,
         None,
-        kind=AccessKind.SEARCH if searched else AccessKind.LIST,
+        kind=AccessKind.SEARCH if by else AccessKind.LIST,
         object_type="people.person",
+        reason=" and ".join(SEARCH_REASONS[field] for field in by),
     )
     return render(
         request,
@@ -126,19 +161,60 @@ def person_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "note": note,
             "can_create": can(request.user, Action.PERSON_EDIT),
             "can_import": can(request.user, Action.PERSON_IMPORT),
             "can_export": can(request.user, Action.PERSON_EXPORT),
         },
+        status=status,
     )
+
+
+@login_required
+def person_list(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, Action.PERSON_VIEW):
+        raise Http404
+    _require_agreement(request)
+    if moved := _search_in_url(request):
+        return moved
+    form, expired = _criteria(request)
+    note = _("That search has expired, so all files are shown. Search again.") if expired else ""
+    return _list_page(request, form, note=note)
+
+
+@login_required
+@require_POST
+def person_search(request: HttpRequest) -> HttpResponse:
+    """The search form posts here (CSRF-checked). The search is kept in the session and the
+    browser is sent (303) to ``/people/?s=<token>`` with the non-personal filters beside it."""
+    if not can(request.user, Action.PERSON_VIEW):
+        raise Http404
+    _require_agreement(request)
+    form = PersonFilterForm(request.POST)
+    if not form.is_valid():
+        return _list_page(request, form, status=400)
+    data = form.cleaned_data
+    params: dict[str, Any] = {field: data[field] for field in people_search.FILTER_FIELDS}
+    search = {
+        field: data[field].strip() for field in people_search.SEARCH_FIELDS if data[field].strip()
+    }
+    if search:
+        params["s"] = people_search.remember(request.session, search)
+    response = redirect(_list_url(params))
+    response.status_code = 303  # See Other: the list is fetched with GET
+    return response
 
 
 @login_required
 def person_export(request: HttpRequest) -> HttpResponse:
     require(request.user, Action.PERSON_EXPORT)
     _require_agreement(request)
+    if moved := _search_in_url(request):
+        return moved
+    form, expired = _criteria(request)
+    if expired:  # never an export of every file in place of the search that was meant
+        return redirect(_list_url(dict(request.GET.items())))
     with_names = can(request.user, Action.PERSON_EXPORT_NAMES) and request.GET.get("names") == "1"
-    form = PersonFilterForm(request.GET or None)
     people = (
         _filtered(request, form)
         .order_by("name")
