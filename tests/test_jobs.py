@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.db import connection, transaction
-from django.test import TestCase, TransactionTestCase
+from django.test import TestCase, TransactionTestCase, override_settings
 from django.utils import timezone
 
 from xinqiao.ops import jobs
@@ -43,6 +43,29 @@ def _record_failure(payload, error):
 @jobs.handler("tests.fail_with_hook", on_failure=_record_failure)
 def _fail_with_hook(payload):
     raise RuntimeError("gateway down")
+
+
+@jobs.handler("tests.commits_itself", transactional=False)
+def _commits_itself(payload):
+    JobProbe.objects.create(token=payload["token"], worker="first step")
+    if payload.get("breaks"):
+        raise RuntimeError("broken after its first step")
+
+
+@jobs.handler("tests.extends", transactional=False)
+def _extends(payload):
+    jobs.extend_lease(int(payload["seconds"]))
+    until = Job.objects.get(key=payload["token"]).locked_until
+    JobProbe.objects.create(token=payload["token"], worker=until.isoformat())
+
+
+# A clock the "tests.outlasts" handler moves on, as a job that takes longer than a lease would.
+_clock: list[time_machine.Traveller] = []
+
+
+@jobs.handler("tests.outlasts")
+def _outlasts(payload):
+    _clock[0].shift(timedelta(seconds=int(payload["seconds"])))
 
 
 class JobQueueTests(TestCase):
@@ -130,6 +153,57 @@ class JobQueueTests(TestCase):
         # The dead worker, back to life, may not record an outcome over the new owner's.
         self.assertFalse(jobs.run(claimed, worker="dead"))
         self.assertEqual(JobProbe.objects.filter(token=job.payload["token"]).count(), 1)
+
+    def test_a_self_committing_handlers_writes_stay_when_it_fails_and_it_runs_again(self):
+        job = jobs.enqueue("tests.commits_itself", {"token": "t3", "breaks": True})
+        jobs.work_once(worker="w1")
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.attempts), (JobStatus.PENDING, 1))
+        # Not rolled back with the failure (a transactional handler's would be): the
+        # handler's own transactions decide, so it must be safe to run again.
+        self.assertEqual(JobProbe.objects.filter(token="t3").count(), 1)
+        ok = jobs.enqueue("tests.commits_itself", {"token": "t4"})
+        jobs.work_once(worker="w1")
+        ok.refresh_from_db()
+        self.assertEqual(ok.status, JobStatus.DONE)
+
+    def test_a_handler_extends_its_own_lease_and_stops_once_it_lost_it(self):
+        job = jobs.enqueue("tests.extends", {"token": "t5", "seconds": 600}, key="t5")
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            jobs.work_once(worker="w1")
+        [probe_row] = JobProbe.objects.filter(token="t5")
+        self.assertEqual(probe_row.worker, (start + timedelta(seconds=600)).isoformat())
+        job.refresh_from_db()
+        self.assertEqual(job.status, JobStatus.DONE)
+        jobs.extend_lease(600)  # outside a worker: nothing to extend, nothing happens
+        # Taken over by another worker meanwhile: the handler stops at its next extension.
+        late = jobs.enqueue("tests.extends", {"token": "t6", "seconds": 60}, key="t6")
+        [claimed] = jobs.claim(worker="slow", lease_seconds=60)
+        with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+            [again] = jobs.claim(worker="other")
+            self.assertFalse(jobs.run(claimed, worker="slow"))
+            self.assertFalse(JobProbe.objects.filter(token="t6").exists())
+            self.assertTrue(jobs.run(again, worker="other"))
+        late.refresh_from_db()
+        self.assertEqual((late.status, late.locked_by), (JobStatus.DONE, "other"))
+
+    def test_a_claimed_job_whose_lease_ran_out_behind_a_long_one_is_not_run_late(self):
+        start = timezone.now()
+        jobs.enqueue("tests.outlasts", {"seconds": 121}, run_at=start - timedelta(seconds=1))
+        job = probe(run_at=start)
+        with (
+            override_settings(XINQIAO_JOB_LEASE_SECONDS=120),
+            time_machine.travel(start, tick=False) as traveller,
+        ):
+            _clock[:] = [traveller]
+            self.assertEqual(jobs.work_once(worker="w1"), 2)  # both claimed, one run
+            job.refresh_from_db()
+            self.assertEqual((job.status, job.attempts), (JobStatus.RUNNING, 1))
+            self.assertFalse(JobProbe.objects.exists())
+            jobs.work_once(worker="w2")  # due again, for whoever comes next
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.attempts, job.locked_by), (JobStatus.DONE, 2, "w2"))
 
     def test_an_enqueued_job_rolls_back_with_its_transaction(self):
         with self.assertRaises(RuntimeError), transaction.atomic():

@@ -12,6 +12,11 @@ kind may register an ``on_failure`` callback that records that final failure on 
 
 So a job may run more than once (at least once, never lost): every handler must be
 idempotent, and anything it sends outside carries an idempotency key.
+
+A handler runs inside the transaction that marks its job done, unless it is registered with
+``transactional=False``: such a handler (a long import that commits progress as it goes)
+manages its own transactions, the job is marked done after it returns, and a run killed half
+way must be safe to run again from the start. A long step calls ``extend_lease`` first.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+# Kinds whose handler manages its own transactions (``handler(..., transactional=False)``).
+SELF_COMMITTING: set[str] = set()
 # Called as ``on_failure(payload, error)`` when a job of the kind has failed its last attempt.
 FailureHook = Callable[[dict[str, Any], str], None]
 FAILURE_HOOKS: dict[str, FailureHook] = {}
@@ -49,13 +56,23 @@ class LeaseLost(Exception):
     """The job was taken over by another worker while this one ran it."""
 
 
-def handler(kind: str, *, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
+# The job this thread is running and the worker it runs it as (for ``extend_lease``).
+_running = threading.local()
+
+
+def handler(
+    kind: str, *, on_failure: FailureHook | None = None, transactional: bool = True
+) -> Callable[[Handler], Handler]:
     """Register the function that runs jobs of ``kind`` (called with the job's payload).
 
     ``on_failure(payload, error)``, if given, runs once when a job of this kind has failed its
     last attempt, in the transaction that marks the job failed (``error`` is the job's
     ``last_error``). A hook that raises is logged and its writes are rolled back; the job is
-    marked failed all the same."""
+    marked failed all the same.
+
+    ``transactional=False``: the handler is called outside any transaction and commits its own
+    writes; the job is marked done once it returns. Run again after a crash at any point, it
+    must end in the same state as one run that went through (idempotent)."""
 
     def register(function: Handler) -> Handler:
         HANDLERS[kind] = function
@@ -63,9 +80,35 @@ def handler(kind: str, *, on_failure: FailureHook | None = None) -> Callable[[Ha
             FAILURE_HOOKS[kind] = on_failure
         else:
             FAILURE_HOOKS.pop(kind, None)
+        if transactional:
+            SELF_COMMITTING.discard(kind)
+        else:
+            SELF_COMMITTING.add(kind)
         return function
 
     return register
+
+
+def extend_lease(seconds: int | None = None) -> None:
+    """Keep the running job this worker's for ``seconds`` more (default
+    ``XINQIAO_JOB_LEASE_SECONDS``), before a long step of a handler; does nothing outside a
+    worker (a handler called directly). Raises ``LeaseLost`` if another worker has taken the
+    job over: the handler stops, and that worker's run counts.
+
+    Outside a transaction the new lease is committed at once. Inside one (a long insert) the
+    update also keeps the job's row locked until that transaction ends, and claims skip locked
+    rows: no other worker takes the job over while the transaction lives, however long it
+    takes; if the worker dies, its transaction ends with it and the lease committed before runs
+    out as usual."""
+    current = getattr(_running, "job", None)
+    if current is None:
+        return
+    job_id, worker = current
+    until = timezone.now() + timedelta(seconds=seconds or settings.XINQIAO_JOB_LEASE_SECONDS)
+    if not Job.objects.filter(pk=job_id, locked_by=worker, status=JobStatus.RUNNING).update(
+        locked_until=until
+    ):
+        raise LeaseLost(job_id)
 
 
 def enqueue(
@@ -192,16 +235,23 @@ def run(job: Job, *, worker: str) -> bool:
     is still this worker's (a lease taken over by another worker is left to that one)."""
     mine = Job.objects.filter(pk=job.pk, locked_by=worker, status=JobStatus.RUNNING)
     function = HANDLERS.get(job.kind)
+    _running.job = (job.pk, worker)
     try:
         if function is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
-        # The handler's writes and "done" commit together: killed before the commit, neither
-        # happened and the job runs again; if another worker took the job over meanwhile,
-        # this run's writes are rolled back.
-        with transaction.atomic():
+        if job.kind in SELF_COMMITTING:
+            # The handler commits its own writes; killed before "done", it runs again.
             function(dict(job.payload))
             if not mine.update(status=JobStatus.DONE, finished_at=timezone.now()):
                 raise LeaseLost(job.pk)
+        else:
+            # The handler's writes and "done" commit together: killed before the commit,
+            # neither happened and the job runs again; if another worker took the job over
+            # meanwhile, this run's writes are rolled back.
+            with transaction.atomic():
+                function(dict(job.payload))
+                if not mine.update(status=JobStatus.DONE, finished_at=timezone.now()):
+                    raise LeaseLost(job.pk)
     except LeaseLost:
         log.warning("job %s (%s): lease lost to another worker", job.pk, job.kind)
         return False
@@ -219,6 +269,8 @@ def run(job: Job, *, worker: str) -> bool:
                 locked_until=None,
             )
         return False
+    finally:
+        _running.job = None
     return True
 
 
@@ -241,6 +293,10 @@ def work_once(*, worker: str, limit: int = 10) -> int:
     """Claim and run what is due now; the number of jobs run."""
     jobs = claim(worker=worker, limit=limit)
     for job in jobs:
+        # A long job before it (an import) may have outlasted this one's lease: it is due
+        # again, for whichever worker claims it next, rather than run here a second time.
+        if job.locked_until is not None and job.locked_until < timezone.now():
+            continue
         run(job, worker=worker)
     return len(jobs)
 
@@ -265,9 +321,14 @@ def work(
         # Idle (or after a failure): drop a broken or expired connection before the next
         # round — not between busy rounds, where its health check would cost a query each.
         close_old_connections()
+        # "Until empty": nothing due and nothing running (a job of a dead worker is taken
+        # over when its lease runs out); jobs due later (the next escalation) do not count.
         if (
             until_empty
-            and not Job.objects.filter(status__in=[JobStatus.PENDING, JobStatus.RUNNING]).exists()
+            and not Job.objects.filter(
+                Q(status=JobStatus.PENDING, run_at__lte=timezone.now())
+                | Q(status=JobStatus.RUNNING)
+            ).exists()
         ):
             return
         stop.wait(poll)

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Run the jobs kept in the database until stopped (or until none is left)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--until-empty", action="store_true", help="stop when no job is left")
+        parser.add_argument(
+            "--until-empty", action="store_true", help="stop when no job is due or running"
+        )
         parser.add_argument("--poll", type=float, default=None, help="seconds between looks")
         parser.add_argument(
             "--threads", type=int, default=None, help="worker threads (XINQIAO_JOB_THREADS)"
