@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from tests.people_data import random_people, resident_id
-from xinqiao.people import actions, importing
+from xinqiao.ops import jobs
+from xinqiao.people import actions, importing, tasks
 from xinqiao.people.models import ImportJob, ImportMode, ImportStatus, Person
 from xinqiao.test import PersonaTestCase
 
@@ -102,7 +104,8 @@ class ImportCheckTests(PersonaTestCase):
         second = self.job(csv_bytes(rows), mode=ImportMode.VALID_ROWS)
         importing.run_check(second)
         second.refresh_from_db()
-        done = importing.run_import(second)
+        with self.captureOnCommitCallbacks(execute=True):  # the file goes once committed
+            done = importing.run_import(second)
         self.assertEqual(done.status, ImportStatus.DONE)
         self.assertEqual(done.imported_rows, 9_950)
         self.assertEqual(Person.objects.count(), 9_955)
@@ -113,6 +116,77 @@ class ImportCheckTests(PersonaTestCase):
         self.assertEqual(sample.events.get().kind, "imported")
         self.assertEqual(sample.groups.get().group, "general_public")
         self.assertFalse(importing.upload_path(done).exists())
+
+    def finished_elsewhere_during_the_check(self, job: ImportJob):
+        """``check`` as a run racing another: once it has read the file, the other run's
+        import commits (status DONE, its rows in)."""
+        real = importing.check
+
+        def check(*args, **kwargs):
+            result = real(*args, **kwargs)
+            ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.DONE, imported_rows=2)
+            return result
+
+        return mock.patch.object(importing, "check", side_effect=check)
+
+    def two_rows(self, **changes: str) -> list[dict[str, str]]:
+        rows = random_people(2, seed=9)
+        for row in rows:
+            row["所属单位"] = "春晖社区"
+        rows[1].update(changes)
+        return rows
+
+    def test_a_second_run_after_a_committed_import_writes_nothing(self):
+        job = importing.run_check(self.job(csv_bytes(self.two_rows())))
+        with (
+            self.finished_elsewhere_during_the_check(job),
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            outcome = importing.run_import(job)
+        self.assertEqual((outcome.status, outcome.imported_rows), (ImportStatus.DONE, 2))
+        self.assertFalse(Person.objects.exists())  # not inserted a second time
+        self.assertFalse(importing.upload_path(job).exists())  # the left-over file goes
+
+    def test_a_failing_second_run_never_marks_a_done_import_failed(self):
+        job = importing.run_check(self.job(csv_bytes(self.two_rows())))
+        # A file with the second row's number is registered after the check: this run's
+        # all-or-nothing import would fail, but the other run's import already committed.
+        number = self.two_rows()[1]["证件号码"]
+        actions.register_person(
+            acting_user=self.c1_counsellor, unit=self.c1, name="已建档", id_number=number
+        )
+        with self.finished_elsewhere_during_the_check(job):
+            outcome = importing.run_import(job)
+        self.assertEqual((outcome.status, outcome.message), (ImportStatus.DONE, ""))
+        self.assertEqual(Person.objects.count(), 1)
+
+    def test_a_check_resumed_after_its_worker_died_starts_over(self):
+        job = self.job(csv_bytes(self.two_rows(姓名="")))
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.CHECKING, processed_rows=2000
+        )
+        tasks.check_import({"job": str(job.pk)})
+        job.refresh_from_db()
+        self.assertEqual(
+            (job.status, job.total_rows, job.processed_rows, job.valid_rows, job.error_count),
+            (ImportStatus.CHECKED, 2, 2, 1, 1),
+        )
+        # Checked already: a late run of the check changes nothing.
+        ImportJob.objects.filter(pk=job.pk).update(valid_rows=7)
+        tasks.check_import({"job": str(job.pk)})
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.valid_rows), (ImportStatus.CHECKED, 7))
+
+    def test_a_job_that_gave_up_shows_the_import_failed(self):
+        job = self.job(csv_bytes(self.two_rows()))
+        importing.discard_upload(job)  # the sealed file was lost: every attempt fails
+        outbox = jobs.enqueue(tasks.CHECK_JOB, {"job": str(job.pk)}, max_attempts=1)
+        jobs.work_once(worker="w1")
+        outbox.refresh_from_db()
+        self.assertEqual(outbox.status, "failed")
+        job.refresh_from_db()
+        self.assertEqual(job.status, ImportStatus.FAILED)
+        self.assertIn("内部错误", job.message)
 
     def test_gbk_csv_is_accepted(self):
         rows = [
@@ -171,17 +245,19 @@ class ImportPageTests(PersonaTestCase):
             row["所属单位"] = "春晖社区"
         rows[4]["证件号码"] = "123"
         upload = SimpleUploadedFile("people.csv", csv_bytes(rows), content_type="text/csv")
-        with self.captureOnCommitCallbacks(execute=True):
-            response = client.post("/people/import/", {"file": upload, "mode": "valid_rows"})
+        response = client.post("/people/import/", {"file": upload, "mode": "valid_rows"})
         job = ImportJob.objects.get()
+        self.assertEqual(job.status, ImportStatus.UPLOADED)  # its check is a job in the outbox
+        jobs.wait_until_done()
         self.assertRedirects(response, f"/people/import/{job.pk}/", fetch_redirect_response=False)
         page = client.get(f"/people/import/{job.pk}/")
         self.assertContains(page, "证件号码")
         self.assertEqual(page.context["job"].valid_rows, 29)
         status = client.get(f"/people/import/{job.pk}/status/")
         self.assertEqual(status.status_code, 200)
+        client.post(f"/people/import/{job.pk}/start/", {"mode": "valid_rows"})
         with self.captureOnCommitCallbacks(execute=True):
-            client.post(f"/people/import/{job.pk}/start/", {"mode": "valid_rows"})
+            jobs.wait_until_done()
         job.refresh_from_db()
         self.assertEqual(job.status, ImportStatus.DONE)
         self.assertEqual(Person.objects.count(), 29)

@@ -1,9 +1,11 @@
 """Bulk import of person files from .xlsx and .csv (R-REG "Bulk import from Excel/CSV").
 
 Two passes over the file: ``check`` reports every row's problems (row, column, reason) without
-writing anything; ``import_rows`` writes — every row or none (the default), or only the valid
-ones. Both run as background jobs (``people/tasks.py``) so a 100,000-row file never holds a web
-request. The uploaded file is stored encrypted in the data directory and deleted at the end.
+writing anything; ``run_import`` writes — every row or none (the default), or only the valid
+ones. Both run as jobs in the database outbox (``people/tasks.py``, ``xinqiao.ops.jobs``) so a
+100,000-row file never holds a web request, and a worker killed in the middle leaves the job to
+another that resumes it. The uploaded file is stored encrypted in the data directory and deleted
+once the outcome is committed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from xinqiao.fields import keyring
 from xinqiao.lib.storage import write_file
+from xinqiao.ops.jobs import extend_lease
 from xinqiao.orgs.models import Unit, UnitKind
 from xinqiao.orgs.permissions import Action
 from xinqiao.orgs.scope import scoped
@@ -623,66 +626,105 @@ def _copy_rows(rows: list[CleanRow], user: Any) -> int:
     return len(rows)
 
 
+FINISHED = (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+def _load(job: ImportJob) -> bytes | None:
+    """The sealed upload; None if another run finished the job (and removed the file)
+    meanwhile."""
+    try:
+        return load_upload(job)
+    except FileNotFoundError:
+        job.refresh_from_db()
+        if job.status in FINISHED:
+            return None
+        raise
+
+
 def run_check(job: ImportJob) -> ImportJob:
-    job.status = ImportStatus.CHECKING
-    job.save(update_fields=["status"])
+    """Check the stored file and record every row's problems. Safe to run again: a check
+    resumed after its worker died (status CHECKING) starts over. Progress is committed as it
+    goes (outside any transaction), so the page's progress bar moves."""
+    mine = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.CHECKING)
+    if not ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportStatus.UPLOADED, ImportStatus.CHECKING]
+    ).update(status=ImportStatus.CHECKING, processed_rows=0):
+        job.refresh_from_db()
+        return job  # checked (or further) already
 
     def progress(n: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(processed_rows=n)
+        mine.update(processed_rows=n)
+        extend_lease()
 
-    try:
-        result = check(load_upload(job), job.file_name, job.created_by, progress)
-    except FileProblem as exc:
-        job.status, job.message = ImportStatus.FAILED, str(exc)[:300]
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "message", "finished_at"])
-        discard_upload(job)
+    data = _load(job)
+    if data is None:
         return job
-    job.status = ImportStatus.CHECKED
-    job.total_rows = result.total
-    job.processed_rows = result.total
-    job.valid_rows = len(result.rows)
-    job.error_count = len(result.error_rows)
-    job.errors = result.errors
-    job.save(
-        update_fields=[
-            "status",
-            "total_rows",
-            "processed_rows",
-            "valid_rows",
-            "error_count",
-            "errors",
-        ]
+    try:
+        result = check(data, job.file_name, job.created_by, progress)
+    except FileProblem as exc:
+        if mine.update(
+            status=ImportStatus.FAILED, message=str(exc)[:300], finished_at=timezone.now()
+        ):
+            transaction.on_commit(lambda: discard_upload(job))
+        job.refresh_from_db()
+        return job
+    # Only over this check's own CHECKING: never back over an import started meanwhile.
+    mine.update(
+        status=ImportStatus.CHECKED,
+        total_rows=result.total,
+        processed_rows=result.total,
+        valid_rows=len(result.rows),
+        error_count=len(result.error_rows),
+        errors=result.errors,
     )
+    job.refresh_from_db()
     return job
 
 
 def run_import(job: ImportJob) -> ImportJob:
     """Write the rows: all or nothing, or only the valid ones. The file is checked again
-    first, since files may have been registered since the preview."""
-    job.status = ImportStatus.IMPORTING
-    job.processed_rows = 0
-    job.save(update_fields=["status", "processed_rows"])
+    first, since files may have been registered since the preview.
+
+    The rows and the job's final status commit together, in one transaction that first locks
+    the job's row and leaves a finished job as it is: a run resumed after its worker died, or
+    a second run at the same time, imports nothing twice and never marks a done import
+    failed. The sealed file is removed once the outcome is committed."""
+    if not ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportStatus.CHECKED, ImportStatus.IMPORTING]
+    ).update(status=ImportStatus.IMPORTING, processed_rows=0):
+        job.refresh_from_db()
+        if job.status in FINISHED:
+            discard_upload(job)  # left over by a run killed after its commit
+        return job
+    job.status, job.processed_rows = ImportStatus.IMPORTING, 0
+    data = _load(job)
+    if data is None:
+        return job
     try:
-        result = check(load_upload(job), job.file_name, job.created_by)
+        result = check(data, job.file_name, job.created_by, lambda _n: extend_lease())
     except FileProblem as exc:
         return _finish(job, ImportStatus.FAILED, str(exc), 0)
     if job.mode == ImportMode.ALL_OR_NOTHING and result.error_rows:
-        job.errors = result.errors
-        job.error_count = len(result.error_rows)
-        job.save(update_fields=["errors", "error_count"])
         return _finish(
             job,
             ImportStatus.FAILED,
             _("Nothing was imported: %(n)d rows have problems.") % {"n": len(result.error_rows)},
             0,
+            checked=result,
         )
-    imported = 0
+    extend_lease()
     try:
         with transaction.atomic():
+            locked = _lock(job)
+            if locked.status in FINISHED:
+                return locked
+            # Keeps this job's row locked while the rows go in: no other worker takes over.
+            extend_lease()
+            imported = 0
             for start in range(0, len(result.rows), BATCH):
                 imported += _insert(result.rows[start : start + BATCH], job.created_by)
                 ImportJob.objects.filter(pk=job.pk).update(processed_rows=imported)
+            _record(locked, ImportStatus.DONE, "", imported)
     except IntegrityError:
         return _finish(
             job,
@@ -693,17 +735,54 @@ def run_import(job: ImportJob) -> ImportJob:
             ),
             0,
         )
-    return _finish(job, ImportStatus.DONE, "", imported)
+    return locked
 
 
-def _finish(job: ImportJob, status: str, message: str, imported: int) -> ImportJob:
+def _lock(job: ImportJob) -> ImportJob:
+    """The job's row, locked for the rest of the transaction; a finished job's upload is
+    removed once the transaction commits (a left-over of a run killed after its commit)."""
+    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if locked.status in FINISHED:
+        transaction.on_commit(lambda: discard_upload(locked))
+    return locked
+
+
+def _finish(
+    job: ImportJob,
+    status: str,
+    message: str,
+    imported: int,
+    *,
+    checked: CheckResult | None = None,
+) -> ImportJob:
+    """Record the outcome (with the problems ``checked`` found), unless another run already
+    finished the job."""
+    with transaction.atomic():
+        locked = _lock(job)
+        if locked.status not in FINISHED:
+            if checked is not None:
+                locked.errors = checked.errors
+                locked.error_count = len(checked.error_rows)
+            _record(locked, status, message, imported)
+    return locked
+
+
+def _record(job: ImportJob, status: str, message: str, imported: int) -> None:
     job.status = status
     job.message = message[:300]
     job.imported_rows = imported
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "message", "imported_rows", "finished_at"])
-    discard_upload(job)
-    return job
+    job.save(
+        update_fields=[
+            "status",
+            "message",
+            "imported_rows",
+            "finished_at",
+            "errors",
+            "error_count",
+        ]
+    )
+    transaction.on_commit(lambda: discard_upload(job))
 
 
 def template_workbook() -> bytes:

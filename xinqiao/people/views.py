@@ -699,7 +699,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                         mode=form.cleaned_data["mode"],
                     )
                     importing.store_upload(job, upload.read())
-                    transaction.on_commit(lambda: tasks.check_import(str(job.pk)))
+                    # The check job commits with the import (the database outbox).
+                    tasks.enqueue_check(job)
             except StorageFull:
                 form.add_error("file", storage_full_message())
             else:
@@ -763,8 +764,9 @@ def import_start(request: HttpRequest, job_id: Any) -> HttpResponse:
         messages.error(request, _("This import cannot be started now."))
         return redirect("people:import_detail", job_id=job.pk)
     mode = request.POST.get("mode", job.mode)
-    if mode in ImportMode.values:
-        job.mode = mode
-        job.save(update_fields=["mode"])
-    transaction.on_commit(lambda: tasks.perform_import(str(job.pk)))
+    with transaction.atomic():
+        if mode in ImportMode.values:
+            job.mode = mode
+            job.save(update_fields=["mode"])
+        tasks.enqueue_import(job)
     return redirect("people:import_detail", job_id=job.pk)

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 class Command(BaseCommand):
     help = (
-        "Run the background worker: the jobs kept in the database (alerts, notifications) "
-        "and the Huey queue (imports, periodic jobs)."
+        "Run the background worker: the jobs kept in the database (alerts, notifications, "
+        "imports) and the Huey queue (periodic jobs)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
