@@ -3,8 +3,7 @@ answer of a self-assessment leaves either the whole submission (the completed as
 risk signal and crisis alert) or nothing of it, and the phone's retry with the same
 idempotency key then makes exactly one. PostgreSQL only: a real gunicorn on the test database.
 
-(A worker killed in the middle of a job is covered by tests/test_jobs.py and
-tests/test_notify.py.)"""
+(A worker killed in the middle of a job: tests/test_faults_worker.py, test_jobs, test_notify.)"""
 
 from __future__ import annotations
 
