@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import SimpleTestCase
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from xinqiao.notify.models import Notification
 from xinqiao.ops.jobs import wait_until_done
@@ -214,6 +214,8 @@ class FreeTextTests(SimpleTestCase):
         self.assertEqual(len(found("11010519491231002X，17000000042，a@b.cn")), 3)
 
     def test_a_refusal_names_the_field_in_chinese(self):
+        translation.activate("zh-hans")
+        self.addCleanup(translation.deactivate)
         with self.assertRaises(ValidationError) as caught:
             work_actions.clean_free_text(
                 "account", "工作小结", "请联系17000000042", limit=100, required=False
