@@ -155,7 +155,9 @@ class ServiceTallyTests(TestCase):
             acting_user=counsellor,
             kind="group",
             format="online",
-            held_at=at(self.today, 9),
+            # Midnight of today: never in the future, whatever time the suite runs (09:00 was,
+            # for a run just after midnight in Shanghai).
+            held_at=at(self.today, 0),
             minutes=75,
             participants=[{"person": p, "attended": i != 1} for i, p in enumerate(people)],
         )
