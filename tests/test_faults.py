@@ -11,9 +11,6 @@ import http.client
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from datetime import date, timedelta
@@ -27,6 +24,7 @@ from django.db import connection
 from django.test import TransactionTestCase
 from django.utils import timezone
 
+from tests import servers
 from tests.people_data import resident_id
 from xinqiao.assessments import actions as assessment_actions
 from xinqiao.assessments.models import Assessment, AssessmentStatus
@@ -35,18 +33,11 @@ from xinqiao.ops.models import IdempotentRequest
 from xinqiao.people import actions as people_actions
 from xinqiao.risk.models import Alert
 
-REPO = Path(__file__).resolve().parent.parent
 # PHQ-9 with item 9 answered "several days" (1): any endorsement of the suicide item raises a
 # high-level alert (xinqiao/risk/rules.py "suicide_risk_item", CLINICAL.md: item 9 >= 1).
 PHQ9_ITEM9_POSITIVE = [1, 0, 1, 2, 0, 1, 0, 1, 1]
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Phone:
@@ -124,7 +115,7 @@ class WebProcessKilledTests(TransactionTestCase):
         db = connection.settings_dict
         user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
         self.url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
-        self.port = _free_port()
+        self.port = servers.free_port()
         env = {
             **os.environ,
             "DATABASE_URL": self.url,
@@ -132,47 +123,8 @@ class WebProcessKilledTests(TransactionTestCase):
             "XINQIAO_JOBS_IMMEDIATE": "0",
             "LOG_LEVEL": "WARNING",
         }
-        self.server = subprocess.Popen(  # noqa: S603
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "xinqiao.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--timeout",
-                "60",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.addCleanup(self._stop)
-        self._wait_up()
-
-    def _stop(self) -> None:
-        self.server.send_signal(signal.SIGTERM)
-        try:
-            self.server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait(timeout=10)
-
-    def _wait_up(self) -> None:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            self.assertLess(time.monotonic(), deadline, "gunicorn did not start")
-            time.sleep(0.1)
+        self.server = servers.start_gunicorn(self.port, env, workers=1)
+        self.addCleanup(servers.stop, self.server)
 
     def _worker_pid(self) -> int:
         children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children")
@@ -231,7 +183,7 @@ class WebProcessKilledTests(TransactionTestCase):
         self.assertEqual(self._state(assessment)[1], 0)
         self.assertEqual(IdempotentRequest.objects.count(), keys_before)
 
-        self._wait_up()  # gunicorn started a new worker
+        servers.wait_until_up(self.port)  # gunicorn started a new worker
         for _ in range(2):  # the retry, and a retry of the retry: the same key
             status, location, _text = phone.receive(phone.send("POST", f"{path}/answer", last))
             self.assertEqual(status, 302)

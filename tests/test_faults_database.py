@@ -18,8 +18,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,22 +35,16 @@ from django.conf import settings
 from django.db import OperationalError
 from django.test import Client, SimpleTestCase
 
+from tests import servers
 from xinqiao.hotline.models import CallbackRequest
 from xinqiao.orgs.models import Unit
 
-REPO = Path(__file__).resolve().parent.parent
 PG_CTL = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 UNAVAILABLE_ZH = "服务暂时不可用"
 # Words of a database error that must never reach a client.
 LEAKS = ("Traceback", "OperationalError", "InterfaceError", "psycopg", "server closed", "5432")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DatabaseDownPageTests(SimpleTestCase):
@@ -110,7 +102,7 @@ class Cluster:
         self.bin = PG_CTL[-1].parent
         self.root = Path(tempfile.mkdtemp(prefix="xq-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = servers.free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/xinqiao"
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
@@ -229,7 +221,7 @@ class PostgresRestartUnderLoadTests(SimpleTestCase):
             subprocess.run(  # noqa: S603
                 [sys.executable, "-m", "xinqiao.cli", *command],
                 env=cls.env,
-                cwd=REPO,
+                cwd=servers.REPO,
                 check=True,
                 capture_output=True,
                 timeout=600,
@@ -242,41 +234,9 @@ class PostgresRestartUnderLoadTests(SimpleTestCase):
             row = conn.execute(sql, ["community"]).fetchone()
         assert row is not None
         self.unit = str(row[0])
-        self.port = _free_port()
-        self.server = subprocess.Popen(  # noqa: S603
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "xinqiao.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "60",
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.addCleanup(self._stop_server)
-        self._wait_up()
-
-    def _stop_server(self) -> None:
-        self.server.send_signal(signal.SIGTERM)
-        try:
-            self.server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait(timeout=10)
-
-    def _wait_up(self) -> None:
-        deadline = time.monotonic() + 30
-        while Phone(self.port).send("GET", "/healthz")[0] != 200:
-            self.assertLess(time.monotonic(), deadline, "gunicorn did not start")
-            time.sleep(0.1)
+        self.port = servers.free_port()
+        self.server = servers.start_gunicorn(self.port, self.env, workers=2)
+        self.addCleanup(servers.stop, self.server)
 
     def _visit(self, phone: Phone, rng: random.Random, outcomes: list[Outcome], sent: dict):
         """One step of one visitor: a portal page, or a call-back request (its form, then the
